@@ -37,7 +37,8 @@ def require_shape(name, value, expected):
         e is None or e == s for e, s in zip(expected, value.shape)
     )
     if not ok:
-        shown = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
+        trailing_comma = "," if len(expected) == 1 else ""
+        shown = "(" + ", ".join("*" if e is None else str(e) for e in expected) + trailing_comma + ")"
         raise ValueError(f"{name} must have shape {shown}, got shape {value.shape}")
     return value
 

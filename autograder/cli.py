@@ -1,0 +1,85 @@
+"""`python -m autograder <command>`: validate, release, grade, demo."""
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.nbgrader_config import CourseSettings
+
+
+def _settings(args):
+    settings = CourseSettings().with_root(args.root)
+    if args.cell_timeout:
+        from dataclasses import replace
+        settings = replace(settings, cell_timeout_s=args.cell_timeout)
+    return settings
+
+
+def cmd_validate(args):
+    from autograder.validate import validate
+
+    verdicts, problems = validate(_settings(args), args.assignment, jobs=args.jobs)
+    for verdict in verdicts:
+        print(verdict.line())
+    if problems:
+        print(f"\n{len(problems)} problem(s):", *problems, sep="\n  ")
+        return 1
+    print(f"\nall {len(verdicts)} checks ok")
+    return 0
+
+
+def cmd_release(args):
+    from autograder.release import release
+
+    for name in release(_settings(args), args.assignment):
+        print(f"released {name} -> release/{name}/")
+    return 0
+
+
+def cmd_grade(args):
+    from autograder.demo import score_table
+    from autograder.pipeline import GradingIncomplete, grade
+
+    try:
+        results = grade(_settings(args), args.submissions, args.assignment, jobs=args.jobs,
+                        progress=not args.no_progress)
+    except GradingIncomplete as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(score_table(results) if results else "nothing new to grade (all submissions already graded)")
+    return 0
+
+
+def cmd_demo(args):
+    from autograder.demo import run_demo
+
+    run_demo(_settings(args), jobs=args.jobs)
+    return 0
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    p.add_argument("--root", type=Path, default=Path.cwd(), help="course directory (default: current)")
+    p.add_argument("--cell-timeout", type=int, help="seconds per cell while grading (default 60)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_text, assignment=True, jobs=True):
+        cmd = sub.add_parser(name, help=help_text)
+        if assignment:
+            cmd.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+        if jobs:
+            cmd.add_argument("--jobs", type=int, help="parallel grading processes (default: number of cores)")
+        cmd.set_defaults(func=func)
+        return cmd
+
+    add("validate", cmd_validate, "solutions pass every test; released stubs fail every test")
+    add("release", cmd_release, "write student versions to release/<assignment>/", jobs=False)
+    grade = add("grade", cmd_grade, "autograde DIR/<student>/<assignment>/*.ipynb, feedback, grades.csv")
+    grade.add_argument("--submissions", type=Path, help="submissions folder (default: submitted/)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add("demo", cmd_demo, "the whole loop on generated sample submissions", assignment=False)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    return args.func(args)
