@@ -4,14 +4,18 @@ Manual scores an instructor already entered are never overwritten: as in nbgrade
 SaveAutoGrades, a cell with a manual score is flagged for review instead.
 """
 import shutil
+import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 
 
 def merge_grades(db_url, course_id, result):
     """Write `result`'s auto scores and comments into the gradebook in one transaction."""
-    with Gradebook(db_url, course_id) as gb:
+    with warnings.catch_warnings(), Gradebook(db_url, course_id) as gb:
+        # nbgrader's update_or_create_submission triggers SQLAlchemy autoflush warnings (harmless)
+        warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(result.student)
         if result.timestamp:
             gb.update_or_create_submission(result.assignment, result.student, timestamp=result.timestamp)

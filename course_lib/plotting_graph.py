@@ -79,7 +79,8 @@ def draw_graph(root, ax=None, fmt="{:.3g}", title=None):
     """Draw the graph that computed `root`, after a forward (and ideally a backward) pass.
 
     root: a Value-like node; ax: matplotlib axes (a new figure when None); fmt: number format.
-    Leaves are boxes with their label, operations circles with their symbol. Each edge
+    Leaves are boxes with their label (or their value, for unnamed constants), operations
+    circles with their symbol. Each edge
     carries the input's value above it (green) and its gradient d root / d input below
     it (red); a node used twice shows its total (summed) gradient on both edges.
     Returns the axes.
@@ -103,7 +104,7 @@ def draw_graph(root, ax=None, fmt="{:.3g}", title=None):
                 ax.text(x, y + _NODE_RADIUS + 0.08, node.label, ha="center", va="bottom",
                         fontsize=9, style="italic")
         else:
-            name = getattr(node, "label", "") or "in"
+            name = getattr(node, "label", "") or fmt.format(node.data)  # an unnamed constant
             ax.add_patch(FancyBboxPatch((x - 0.3, y - 0.17), 0.6, 0.34, boxstyle="round,pad=0.02",
                                         facecolor="lightyellow", edgecolor="black", zorder=3))
             ax.text(x, y, name, ha="center", va="center", fontsize=10, zorder=4)

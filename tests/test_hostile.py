@@ -79,7 +79,7 @@ def hostile_students(perfect, blank):
         "dead_kernel": (nb(_append(perfect, "import os\ngetattr(os, '_e' + 'xit')(1)")), (), "kernel died"),
         "dead_kernel_in_test": (
             nb(_with_relu(perfect, "import os\ndef relu_forward(x):\n    getattr(os, '_e' + 'xit')(1)")),
-            ("test_relu",), "kernel died"),
+            ("test_relu",), "os._exit"),  # check() runs it in a worker process: only that dies
         "static_os_exit": (nb(_append(perfect, "import os\nos._exit(1)")), (), "calls `os._exit`"),
         "huge_allocation": (nb(_append(perfect, "import numpy as np\nblob = np.ones(2 ** 28)")), (), "MemoryError"),
         "megabytes_of_output": (
@@ -174,9 +174,10 @@ def test_dead_kernel_notice_names_the_disabled_cell(batch):
 
 def test_hidden_inputs_do_not_reach_the_feedback(batch):
     settings, _, results = batch
+    # the traceback of a failing hidden check shows the one-line call, never its inputs:
+    # they are drawn inside the autograder package and reported by case and shape only
     html = _feedback(settings, "hard_coded_visible")
-    assert "hidden=True" not in html and "BEGIN HIDDEN TESTS" not in html
-    assert "hidden tests" in html  # the failing hidden check is reported by case and shape only
+    assert "hidden tests" in html and "x (5,)" in html
     assert "rng" not in html and "standard_normal" not in html
 
 

@@ -349,7 +349,7 @@ def test_bad_inputs_raise_clear_errors():
         nn.TwoLayerNet().forward(np.zeros((2, 30)))
     with pytest.raises(TypeError, match="X must be a numpy array, got list"):
         conv_net.forward([[0.0]])
-    with pytest.raises(ValueError, match=r"y must have shape \(2\), got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"y must have shape \(2,\), got shape \(3,\)"):
         conv_net.loss(X, np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"labels in \[0, 10\)"):
         conv_net.loss(X, np.array([0, 10]))

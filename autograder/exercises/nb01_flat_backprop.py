@@ -161,9 +161,12 @@ def flat_backward(rng, hidden, student_flat_forward_backward):
         inner = x * y + max(y, z)
         _explain_fan_out("dx", dx, expected[1], [s * (1 - s) * inner, s * y],
                          "x is used twice (in sigmoid(x) and in x*y)")
+        if y < z and _near(dy, s * x + s):
+            compare.true(False, f"dy includes the max's gradient, but z = {z:g} is larger than y = {y:g}: "
+                                "max routes all of its gradient to the larger input (gradient router).")
         y_branches = [s * x, s if y >= z else 0.0]
         _explain_fan_out("dy", dy, expected[2], y_branches, "y is used twice (in x*y and in max(y, z))")
-        if y >= z and isinstance(dz, (int, float)) and abs(dz - s) < 1e-9 * max(1.0, abs(s)):
+        if y >= z and _near(dz, s):
             compare.true(False, f"dz should be 0 here: y = {y:g} is larger than z = {z:g}, so the max "
                                 "routes all of its gradient to y (gradient router).")
         compare.scalar("dz", dz, expected[3])
@@ -203,9 +206,42 @@ def _check_gate(name, gate_class, reference_class, inputs, upstream):
     compare.true(len(grads) == len(expected),
                  f"{name}.backward must return {len(expected)} gradient(s), one per forward input, "
                  f"got {len(grads)}: {grads!r}")
+    for wrong, hint in _GATE_MISTAKES.get(name, []):
+        guess = wrong(inputs, upstream)
+        if all(_near(g, w) for g, w in zip(grads, guess)) and not all(
+                _near(w, e) for w, e in zip(guess, expected)):
+            compare.true(False, f"{name}.backward returned {grads!r}: {hint}")
     labels = ["a", "b"] if len(expected) == 2 else ["x"]
     for label, got, want in zip(labels, grads, expected):
         compare.scalar(f"{name}.backward: d{label}", got, want)
+
+
+# (name -> [(the usual wrong answer as a function of (inputs, upstream), what to tell the student)])
+_GATE_MISTAKES = {
+    "MultiplyGate": [
+        (lambda ab, g: (ab[0] * g, ab[1] * g),
+         "each input got its OWN value times upstream. The multiply gate swaps: "
+         "d(a*b)/da = b, so a receives b * upstream and b receives a * upstream."),
+    ],
+    "MaxGate": [
+        (lambda ab, g: (g, g), "both inputs received the upstream gradient. max is a router: "
+                               "only the larger input (the one forward returned) gets it, the other gets 0."),
+        (lambda ab, g: (0.0, g) if ab[0] >= ab[1] else (g, 0.0),
+         "the gradient went to the SMALLER input; route it to the one forward returned."),
+    ],
+    "CopyGate": [
+        (lambda x, g: (g[1],), "that is only the second branch's gradient. x feeds both branches, so "
+                               "its gradient is the SUM of the two upstream gradients."),
+        (lambda x, g: (g[0],), "that is only the first branch's gradient. x feeds both branches, so "
+                               "its gradient is the SUM of the two upstream gradients."),
+    ],
+    "SigmoidGate": [
+        (lambda x, g: ((_logistic(x[0]) - 1.0) * _logistic(x[0]) * g,),
+         "the sign is flipped. The sigmoid rises everywhere, so its local gradient "
+         "(1 - σ(x)) σ(x) is positive."),
+        (lambda x, g: (_logistic(x[0]) * g,), "you used σ(x) as the local gradient; it is (1 - σ(x)) σ(x)."),
+    ],
+}
 
 
 def _gate_cases(rng, hidden, num_inputs):
@@ -524,6 +560,9 @@ def backpropagate(rng, hidden, student_backpropagate):
         reference_root.backward()
         got_order = autograd.topological_order(root)
         expected_order = autograd.topological_order(reference_root)
+        if _near(root.grad, 0.0):
+            compare.true(False, "root.grad is still 0 after backpropagate: the backward pass starts from "
+                                "d root / d root = 1, so set root.grad = 1.0 before calling any _backward.")
         compare.scalar("root.grad", root.grad, 1.0)
         got = np.array([node.grad for node in got_order])
         expected = np.array([node.grad for node in expected_order])
