@@ -56,7 +56,7 @@ class ForbiddenFunctions:
 
         self.originals = {name: resolve(name) for name in dotted_names}
         self.calls = []
-        self._stubs = set()
+        self._stubs = {name: [] for name in dotted_names}  # name -> its earlier stubs, kept alive
 
     def message(self, name):
         return f"you may not call {name} in this exercise: write this part yourself."
@@ -80,7 +80,9 @@ class ForbiddenFunctions:
         for name, original in self.originals.items():
             stub = self._strict_stub(name) if strict else self._guarded_stub(name, original)
             stub.__name__ = stub.__qualname__ = name.rpartition(".")[2]
-            replaced = {id(original)} | {id(s) for s in self._stubs}
+            # Only this name's original and its own earlier stubs: another forbidden
+            # name's stub must keep pointing at that name's original.
+            replaced = {id(original)} | {id(s) for s in self._stubs[name]}
             for module_name, module in list(sys.modules.items()):
                 if module is None or not (module_name == "course_lib"
                                           or module_name.startswith("course_lib.")):
@@ -88,7 +90,7 @@ class ForbiddenFunctions:
                 for attribute, value in list(vars(module).items()):
                     if id(value) in replaced:
                         setattr(module, attribute, stub)
-            self._stubs.add(stub)
+            self._stubs[name].append(stub)
 
 
 # ---------------------------------------------------------------------------- tampering

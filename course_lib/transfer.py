@@ -71,28 +71,39 @@ def restrict_classes(X, y, classes):
     return X[keep], y_sub
 
 
+def feature_normalizer(F_train):
+    """Shift and scale that normalize_features applies, fitted on the labelled features.
+
+    F_train: (N, ...) features, flattened to (N, D). Returns mean, shape (D,), and scale, a
+    positive float: the root mean squared norm of the centred rows (1.0 if they are all equal).
+    """
+    require_array("F_train", F_train)
+    if F_train.ndim < 1 or F_train.shape[0] == 0:
+        raise ValueError(f"F_train must have shape (N, ...) with N >= 1, got shape {F_train.shape}")
+    flat = F_train.reshape(F_train.shape[0], -1)
+    mean = flat.mean(axis=0)
+    scale = float(np.sqrt(np.mean(np.sum((flat - mean) ** 2, axis=1))))
+    return mean, (scale if scale > 0 else 1.0)
+
+
 def normalize_features(F_train, *F_others):
     """Flatten features to (N, D), centre them on the training mean, scale to unit RMS norm.
 
     F_train: (N, ...) features of the labelled set; F_others: any number of (N_i, ...)
     feature arrays (validation, test) that get the same shift and scale.
-    One scalar scale for all D features keeps their relative sizes, and makes
-    learning rates mean the same thing at every layer: afterwards the training rows have
-    mean 0 and mean squared norm 1. Returns a tuple (F_train (N, D), *F_others (N_i, D)).
+    One scalar scale for all D features keeps their relative sizes and makes a learning
+    rate mean the same thing at every layer: afterwards the training rows have mean 0 and
+    mean squared norm 1. Returns a tuple (F_train (N, D), *F_others (N_i, D)).
     """
-    require_array("F_train", F_train)
-    flat = F_train.reshape(F_train.shape[0], -1).astype(np.float64)
-    mean = flat.mean(axis=0)
-    scale = np.sqrt(np.mean(np.sum((flat - mean) ** 2, axis=1)))
-    scale = scale if scale > 0 else 1.0
-    out = [(flat - mean) / scale]
-    for i, F in enumerate(F_others):
-        require_array(f"F_others[{i}]", F)
-        F = F.reshape(F.shape[0], -1)
-        if F.shape[1] != flat.shape[1]:
-            raise ValueError(f"F_others[{i}] must have D = {flat.shape[1]} features per sample "
+    mean, scale = feature_normalizer(F_train)
+    out = []
+    for i, F in enumerate((F_train, *F_others)):
+        require_array("F_train" if i == 0 else f"F_others[{i - 1}]", F)
+        flat = F.reshape(F.shape[0], -1)
+        if flat.shape[1] != mean.shape[0]:
+            raise ValueError(f"F_others[{i - 1}] must have D = {mean.shape[0]} features per sample "
                              f"like F_train, got shape {F.shape}")
-        out.append((F - mean) / scale)
+        out.append((flat - mean) / scale)
     return tuple(out)
 
 

@@ -261,3 +261,27 @@ def test_registry_refuses_malformed_exercises():
     spec = lookup("selftest.affine_backward")
     assert spec.forbid == ("course_lib.layers.affine_backward",)
     assert spec.student_parameters == ["student_backward"] and spec.timeout == 60.0
+
+
+def test_several_forbidden_names_keep_their_own_originals():
+    from autograder.worker import ForbiddenFunctions
+    import course_lib.layers as layers
+
+    names = ["course_lib.layers.relu_forward", "course_lib.layers.sigmoid_forward"]
+    originals = {"relu_forward": layers.relu_forward, "sigmoid_forward": layers.sigmoid_forward}
+    forbidden = ForbiddenFunctions(names)
+    try:
+        forbidden.install(strict=True)
+        forbidden.install(strict=False)
+        for attribute, original in originals.items():
+            stub = getattr(layers, attribute)
+            wrapped = [cell.cell_contents for cell in stub.__closure__ if callable(cell.cell_contents)]
+            # The guarded stub (what trusted code calls) must forward to its own original.
+            assert original in wrapped, (attribute, wrapped)
+            assert all(w is original or w.__name__ != original.__name__ for w in wrapped)
+    finally:
+        # install() patched every course_lib module exposing them: undo it everywhere.
+        for module in [m for n, m in sys.modules.items() if n.startswith("course_lib") and m]:
+            for attribute, original in originals.items():
+                if attribute in vars(module):
+                    setattr(module, attribute, original)

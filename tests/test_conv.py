@@ -148,7 +148,7 @@ BAD_FORWARD = [
     ("x not 4-D", (np.zeros((3, 7, 7)), W_, B, GOOD), ValueError, r"x must have shape \(N, C, H, W\).*\(3, 7, 7\)"),
     ("x not an array", (X.tolist(), W_, B, GOOD), TypeError, "x must be a numpy array"),
     ("channels differ", (X, np.zeros((4, 2, 3, 3)), B, GOOD), ValueError, r"w must have shape \(F, C=3, HH, WW\).*\(4, 2, 3, 3\)"),
-    ("b wrong shape", (X, W_, np.zeros(5), GOOD), ValueError, r"b must have shape \(4\).*\(5,\)"),
+    ("b wrong shape", (X, W_, np.zeros(5), GOOD), ValueError, r"b must have shape \(4,\).*\(5,\)"),
     ("kernel larger than padded input", (np.zeros((1, 3, 2, 2)), np.zeros((4, 3, 5, 5)), B, {"stride": 1, "pad": 1}),
      ValueError, "x and w do not fit conv_param .* along the height.*kernel larger than the padded input"),
     ("stride does not tile", (X, W_, B, {"stride": 3, "pad": 0}), ValueError,

@@ -124,7 +124,7 @@ BAD = [
     ("x not 4-D", (np.zeros((3, 4, 4)), W_, B, GOOD), ValueError, r"x must have shape \(N, C_in, H, W\)"),
     ("channels differ", (X, np.zeros((2, 5, 3, 3)), B, GOOD), ValueError,
      r"w must have shape \(C_in=3, F_out, HH, WW\).*\(2, 5, 3, 3\)"),
-    ("b wrong shape", (X, W_, np.zeros(3), GOOD), ValueError, r"b must have shape \(5\), got shape \(3,\)"),
+    ("b wrong shape", (X, W_, np.zeros(3), GOOD), ValueError, r"b must have shape \(5,\), got shape \(3,\)"),
     ("pad crops everything", (np.zeros((1, 3, 1, 1)), W_, B, {"stride": 1, "pad": 2}), ValueError,
      r"conv_param\['pad'\] = 2 crops the whole output"),
     ("conv_param not a dict", (X, W_, B, None), TypeError, "conv_param must be a dict"),

@@ -115,8 +115,7 @@ def test_w_must_be_two_dimensional():
 
 
 def test_b_shape_must_be_m():
-    # "(4,)" or "(4)": _validate currently prints a 1-tuple without its comma
-    with pytest.raises(ValueError, match=r"^b must have shape \(4,?\), got shape \(1, 4\)"):
+    with pytest.raises(ValueError, match=r"^b must have shape \(4,\), got shape \(1, 4\)"):
         affine_forward(np.zeros((2, 3)), np.zeros((3, 4)), np.zeros((1, 4)))
 
 
