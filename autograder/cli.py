@@ -52,7 +52,7 @@ def cmd_grade(args):
 def cmd_demo(args):
     from autograder.demo import run_demo
 
-    run_demo(_settings(args), jobs=args.jobs)
+    run_demo(_settings(args), jobs=args.jobs, bug_samples=args.bug_samples)
     return 0
 
 
@@ -76,7 +76,8 @@ def parser():
     grade = add("grade", cmd_grade, "autograde DIR/<student>/<assignment>/*.ipynb, feedback, grades.csv")
     grade.add_argument("--submissions", type=Path, help="submissions folder (default: submitted/)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add("demo", cmd_demo, "the whole loop on generated sample submissions", assignment=False)
+    demo = add("demo", cmd_demo, "the whole loop on generated sample submissions", assignment=False)
+    demo.add_argument("--bug-samples", type=int, default=1, help="typical-bug students per assignment (default 1)")
     return p
 
 

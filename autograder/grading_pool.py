@@ -18,6 +18,7 @@ def _worker_init(single_thread):
     logging.getLogger("traitlets").setLevel(logging.CRITICAL)
     # nbgrader re-adds deleted test cells without a cell id; harmless, but noisy
     warnings.filterwarnings("ignore", message="Cell is missing an id field")
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # nbgrader's own SQLAlchemy autoflush
 
 
 def default_jobs():

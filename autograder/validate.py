@@ -13,6 +13,7 @@ from autograder import course, pipeline
 from autograder.isolated import GradingJob
 from autograder.release import release
 from autograder.samples import write_submission
+from autograder.staging import source_profile
 from autograder.grading_pool import run_jobs
 
 EXPECTATIONS = {"solution": "pass", "stub": "fail"}
@@ -48,6 +49,15 @@ def _pseudo_submissions(settings, assignment, folder):
     write_submission(folder, "stub", assignment, stub)
 
 
+def _manually_graded(settings, assignment):
+    """Grade ids of written-answer cells (grade + solution): graded by hand, not by tests."""
+    ids = set()
+    for path in course.source_notebooks(settings, assignment):
+        meta = source_profile(course.read_notebook(path)).nbgrader_meta
+        ids |= {gid for gid, m in meta.items() if m.get("grade") and m.get("solution")}
+    return ids
+
+
 def validate(settings, assignments=None, jobs=None):
     """(verdicts, problems): one CellVerdict per test cell and run, and human-readable problems."""
     assignments = assignments or course.assignments(settings)
@@ -69,8 +79,11 @@ def validate(settings, assignments=None, jobs=None):
                 continue
             if job.student == "solution":
                 problems.extend(f"{job.assignment} solution: {n}" for n in result.notices)
+            manual = _manually_graded(settings, job.assignment)
             for notebook, grades in result.grades.items():
                 for grade_id, (score, max_score, _) in grades.items():
+                    if grade_id in manual:
+                        continue
                     verdicts.append(CellVerdict(job.assignment, notebook, grade_id, job.student, score, max_score))
     verdicts.sort(key=lambda v: (v.assignment, v.notebook, v.run, v.grade_id))
     problems.extend(v.line() for v in verdicts if not v.ok)

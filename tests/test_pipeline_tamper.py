@@ -19,6 +19,7 @@ def flagged(source):
     "import numpy\nnumpy.testing.assert_allclose = print",
     "np.random.seed = None",
     "del np.allclose",
+    "np.linalg.norm, x = print, 1",
     "import autograder\nautograder.check = lambda *a, **k: None",
     "from autograder import compare",
     "check = lambda *a, **k: None",
@@ -55,6 +56,9 @@ def test_tampering_is_flagged(source):
     "%matplotlib inline\nimport matplotlib.pyplot as plt",
     "%time y = np.sum(np.ones(3))",
     "class Net:\n    def __init__(self):\n        self.w = np.zeros(3)",
+    "dx = np.zeros((3, 4))\ndx[np.arange(3), y] -= 1.0",
+    "a, (b, c) = 1, (2, 3)",
+    "from autograder.environment import is_autograding\nepochs = 1 if is_autograding() else 20",
     "def relu_forward(x)\n    return x",  # does not parse: it cannot run, so it cannot cheat
 ])
 def test_ordinary_student_code_is_not_flagged(source):
