@@ -5,5 +5,6 @@ assertion helpers live in autograder.compare, exercise specifications in
 autograder.exercises, the command line in `python -m autograder`.
 """
 from autograder.checker import check
+from autograder.environment import is_autograding
 
-__all__ = ["check"]
+__all__ = ["check", "is_autograding"]

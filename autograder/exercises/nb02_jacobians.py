@@ -32,10 +32,10 @@ TEST_THRESHOLD = 0.78
 MAX_HIDDEN_DIM = 256
 
 
-def _unchanged(name, given, original):
+def _unchanged(name, given, original, fix="compute new arrays instead of assigning into "
+                                           "the arguments"):
     compare.true(np.array_equal(given, original),
-                 f"your code changed its input `{name}` in place. Compute new arrays "
-                 "(e.g. `dx = dout * mask`) instead of assigning into the arguments.")
+                 f"your code changed its input `{name}` in place; the caller still needs it: {fix}.")
 
 
 # ---------------------------------------------------------------------------- Jacobian
@@ -98,7 +98,7 @@ def numerical_jacobian(rng, hidden, student_numerical_jacobian):
         compare.case(number, f=description, x=x)
         given = x.copy()
         got = student_numerical_jacobian(f, given)
-        _unchanged("x", given, x)
+        _unchanged("x", given, x, "evaluate f at new arrays such as x + step and x - step")
         if (isinstance(got, np.ndarray) and got.shape == expected.shape
                 and not np.allclose(got, expected, rtol=rtol, atol=1e-8)
                 and np.allclose(got, _one_sided_jacobian(f, x, 1e-5), rtol=1e-6, atol=1e-9)):
@@ -116,7 +116,8 @@ def numerical_jacobian(rng, hidden, student_numerical_jacobian):
 
 # ---------------------------------------------------------------------------- ReLU backward
 
-@exercise("nb02.relu_backward", forbid=["course_lib.layers.relu_backward"])
+@exercise("nb02.relu_backward", forbid=["course_lib.layers.relu_backward",
+                                        "course_lib.layers.leaky_relu_backward"])
 def relu_backward(rng, hidden, student_relu_backward):
     """dx = dout where x > 0, else 0 (also at exactly x = 0); inputs untouched."""
     if hidden:
@@ -135,9 +136,15 @@ def relu_backward(rng, hidden, student_relu_backward):
         compare.case(number, x=x, dout=dout)
         x_given, dout_given = x.copy(), dout.copy()
         got = student_relu_backward(dout_given, x_given)
-        _unchanged("dout", dout_given, dout)
+        _unchanged("dout", dout_given, dout, "return a new array, e.g. dout * mask or np.where(...), "
+                   "instead of zeroing entries of dout")
         _unchanged("cache (x)", x_given, x)
         expected = dout * (x > 0)
+        if (isinstance(got, np.ndarray) and got.shape == x.shape and not np.allclose(got, expected)
+                and np.allclose(got, np.maximum(dout, 0.0))):
+            compare.true(False, "dx is ReLU applied to dout: the mask must come from the forward's "
+                                "input x (the cache), not from the sign of the upstream gradient. "
+                                "Pass dout through where x > 0.")
         if isinstance(got, np.ndarray) and got.shape == x.shape and np.any(x == 0):
             at_zero = x == 0
             if np.allclose(got[~at_zero], expected[~at_zero]) and not np.allclose(got, expected):
@@ -192,7 +199,8 @@ def _affine_cases(rng, hidden):
              np.array([0.1, -0.2, 0.3]), np.linspace(-0.7, 0.6, 9).reshape(3, 3))]
 
 
-@exercise("nb02.affine", forbid=["course_lib.layers.affine_backward"])
+@exercise("nb02.affine", forbid=["course_lib.layers.affine_forward",
+                                 "course_lib.layers.affine_backward"])
 def affine(rng, hidden, student_forward, student_backward):
     """Forward against course_lib; backward (on the student's own cache) against course_lib
     and centered differences; inputs (N, d_1, ..., d_k) of several ranks."""
@@ -311,7 +319,10 @@ def _net_cases(rng, hidden):
     return [(X, y, params, 0.0), (X, y, params, 0.1)]
 
 
-@exercise("nb02.two_layer_net_loss", forbid=["course_lib.layers.softmax_loss"])
+@exercise("nb02.two_layer_net_loss", forbid=[
+    "course_lib.layers.affine_forward", "course_lib.layers.affine_backward",
+    "course_lib.layers.relu_forward", "course_lib.layers.relu_backward",
+    "course_lib.layers.softmax_loss"])
 def two_layer_net_loss(rng, hidden, student_loss):
     """Loss and the four parameter gradients against course_lib's layers and finite differences."""
     for number, (X, y, params, reg) in enumerate(_net_cases(rng, hidden), 1):
@@ -329,11 +340,36 @@ def two_layer_net_loss(rng, hidden, student_loss):
                      "grads must be a dict with the keys 'W1', 'b1', 'W2', 'b2', got "
                      f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
         for key in ("W2", "b2", "W1", "b1"):
+            _explain_net_gradient(key, grads[key], expected_grads[key], X, y, params, reg)
             compare.array(f"grads['{key}']", grads[key], expected_grads[key], batch_size=X.shape[0])
 
             def loss_of(value, key=key):
                 return _reference_net(X, y, {**params, key: value}, reg)[0]
             compare.gradient(f"grads['{key}']", grads[key], loss_of, params[key])
+
+
+def _without_relu_mask(X, y, params, reg):
+    """dW1 and db1 as computed by a backward pass that forgot the ReLU mask."""
+    hidden = X @ params["W1"] + params["b1"]
+    scores = np.maximum(hidden, 0.0) @ params["W2"] + params["b2"]
+    dscores = layers.softmax_loss(scores, y)[1]
+    dhidden = dscores @ params["W2"].T
+    return {"W1": X.T @ dhidden + reg * params["W1"], "b1": dhidden.sum(axis=0)}
+
+
+def _explain_net_gradient(key, got, expected, X, y, params, reg):
+    """Name the two usual mistakes of the two-layer backward pass when they explain `got`."""
+    if not isinstance(got, np.ndarray) or got.shape != expected.shape or np.allclose(got, expected):
+        return
+    if key in ("W1", "W2") and reg > 0 and np.allclose(got, expected - reg * params[key]):
+        compare.true(False, f"grads['{key}'] lacks the regularization term: the loss adds "
+                            f"0.5 * reg * sum({key}**2), whose gradient is reg * {key}.")
+    if key in ("W1", "b1"):
+        unmasked = _without_relu_mask(X, y, params, reg)[key]
+        if np.allclose(got, unmasked) or (key == "W1" and np.allclose(got, unmasked - reg * params[key])):
+            compare.true(False, f"grads['{key}'] comes from a backward pass without the ReLU mask: "
+                                "multiply the gradient reaching the hidden layer by (hidden > 0) "
+                                "before the first affine layer's backward.")
 
 
 # ---------------------------------------------------------------------------- SGD + momentum
@@ -361,7 +397,8 @@ def sgd_momentum(rng, hidden, student_update):
         for step, dw in enumerate(grads, 1):
             w_given, dw_given = student_w.copy(), dw.copy()
             result = student_update(w_given, dw_given, student_config)
-            _unchanged("w", w_given, student_w)
+            _unchanged("w", w_given, student_w, "return w + velocity, a new array, instead of "
+                       "updating w with +=")
             _unchanged("dw", dw_given, dw)
             compare.true(isinstance(result, tuple) and len(result) == 2,
                          f"sgd_momentum must return (next_w, config), got {type(result).__name__}")

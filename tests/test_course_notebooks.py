@@ -1,0 +1,87 @@
+"""Every course notebook, graded for real by nbgrader: the reference solution earns every
+autograded point, the released stub earns none, tampering earns nothing, and each typical
+bug loses exactly the points of its own exercise."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder import course, samples
+from autograder.nbgrader_config import CourseSettings
+from autograder.pipeline import grade
+from autograder.release import release
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = course.assignments(CourseSettings().with_root(REPO))
+
+
+def test_the_course_has_its_four_assignments():
+    assert len(ASSIGNMENTS) == 4, ASSIGNMENTS
+
+
+def _source(settings, assignment):
+    (path,) = course.source_notebooks(settings, assignment)
+    return path.stem, course.read_notebook(path)
+
+
+def _autograded_points(source_nb):
+    """grade_id -> points of every autograded test cell (written answers are graded by hand)."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"]["points"])
+        for cell in source_nb.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """One temporary course per assignment with every sample student autograded."""
+    assignment = request.param
+    root = tmp_path_factory.mktemp(assignment)
+    shutil.copytree(REPO / "notebooks" / assignment, root / "notebooks" / assignment)
+    settings = CourseSettings().with_root(root)
+    release(settings, [assignment])
+    students = samples.build_samples(settings, assignment)
+    for student, notebooks in students.items():
+        samples.write_submission(root / "submitted", student, assignment, notebooks)
+    results = grade(settings, jobs=2, progress=False)
+    stem, source_nb = _source(settings, assignment)
+    scores = {
+        student: {gid: score for gid, (score, _, _) in results[(assignment, student)].grades[stem].items()}
+        for student in students
+    }
+    return assignment, source_nb, scores
+
+
+def test_reference_solution_earns_every_autograded_point(graded):
+    _, source_nb, scores = graded
+    points = _autograded_points(source_nb)
+    assert {gid: scores["perfect"][gid] for gid in points} == points
+
+
+def test_released_stub_earns_no_point(graded):
+    _, source_nb, scores = graded
+    assert {gid: scores["blank"][gid] for gid in _autograded_points(source_nb)} == \
+        dict.fromkeys(_autograded_points(source_nb), 0.0)
+
+
+def test_tampered_submission_earns_nothing(graded):
+    _, source_nb, scores = graded
+    assert sum(scores["tampered"][gid] or 0.0 for gid in _autograded_points(source_nb)) == 0.0
+
+
+def test_every_graded_exercise_has_a_typical_bug(graded):
+    _, source_nb, scores = graded
+    exercises = {sol for sol, tests in samples.exercise_tests(source_nb).items()
+                 if any(t in _autograded_points(source_nb) for t in tests)}
+    assert exercises and exercises <= {s.removeprefix("bug-") for s in scores if s.startswith("bug-")}
+
+
+def test_each_typical_bug_loses_exactly_its_exercise(graded):
+    _, source_nb, scores = graded
+    points = _autograded_points(source_nb)
+    tests_of = samples.exercise_tests(source_nb)
+    for student in (s for s in scores if s.startswith("bug-")):
+        lost = set(tests_of[student.removeprefix("bug-")])
+        expected = {gid: (0.0 if gid in lost else p) for gid, p in points.items()}
+        assert {gid: scores[student][gid] for gid in points} == expected, student
