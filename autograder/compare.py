@@ -351,7 +351,8 @@ def gradient(name, got, f, x, df=None, case=None, max_entries=DEFAULT_MAX_ENTRIE
     atol is scaled by max(1, largest numerical gradient entry) to allow for round-off.
     """
     case_label = _resolve_case(case)
-    x_work = np.array(x, dtype=np.float64)
+    # C order: _centered_difference nudges x_work through a flat view, which must not be a copy
+    x_work = np.array(x, dtype=np.float64, order="C")
     problem = _type_problem(name, got, "array")
     if problem:
         _fail(name, case_label, [problem])

@@ -2,5 +2,6 @@
 
 Submodules: gradcheck, layers, optim, autograd (scalar Value engine), gates (modular API),
 geometry (conv_output_size, receptive_field), nn (layer objects and models), trainer,
-datasets, plotting.
+datasets, plotting, plotting_graph (draws a Value graph), transfer (pretrained ConvNet,
+class splits, linear probe, Grad-CAM).
 """

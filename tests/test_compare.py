@@ -280,3 +280,11 @@ def test_any_right_answer_passes_array_and_gradient(shape, seed):
     x = np.random.default_rng(seed).standard_normal(shape)
     compare.array("out", x.copy(), x)
     compare.gradient("dx", 3 * x ** 2, cubic, x)
+
+
+def test_gradient_of_a_non_contiguous_input_is_still_measured():
+    # A transposed (Fortran-ordered) x: the finite differences must still see the nudges.
+    x = np.arange(1.0, 7.0).reshape(2, 3).T
+    compare.gradient("dx", 2 * x, lambda v: np.sum(v ** 2), x)
+    with pytest.raises(compare.CheckFailure):
+        compare.gradient("dx", np.zeros_like(x), lambda v: np.sum(v ** 2), x)

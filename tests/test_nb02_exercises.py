@@ -218,8 +218,8 @@ def test_training_result_is_measured_not_reported():
 
 
 def test_training_result_beyond_the_budget_is_refused():
-    too_wide = {"W1": np.zeros((784, 300)), "b1": np.zeros(300), "W2": np.zeros((300, 10)),
+    too_wide = {"W1": np.zeros((784, 200)), "b1": np.zeros(200), "W2": np.zeros((200, 10)),
                 "b2": np.zeros(10)}
     result = run("nb02.training_result", too_wide)
     assert not result.passed
-    assert "at most 256" in result.message
+    assert "at most 128" in result.message

@@ -29,7 +29,7 @@ VALIDATION_SIZE = 1000
 SPLIT_SEED = 0
 VALIDATION_THRESHOLD = 0.82
 TEST_THRESHOLD = 0.78
-MAX_HIDDEN_DIM = 256
+MAX_HIDDEN_DIM = 128
 
 
 def _unchanged(name, given, original, fix="compute new arrays instead of assigning into "
