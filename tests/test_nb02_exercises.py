@@ -223,3 +223,27 @@ def test_training_result_beyond_the_budget_is_refused():
     result = run("nb02.training_result", too_wide)
     assert not result.passed
     assert "at most 128" in result.message
+
+
+def test_softmax_gradient_without_the_one_hot_is_named():
+    def probabilities_only(x, y):
+        shifted = np.exp(x - x.max(axis=1, keepdims=True))
+        probs = shifted / shifted.sum(axis=1, keepdims=True)
+        return float(-np.log(probs[np.arange(x.shape[0]), y]).mean()), probs
+
+    result = run("nb02.softmax_loss", probabilities_only)
+    assert not result.passed
+    assert "the probabilities themselves" in result.message
+
+
+def test_hard_coded_momentum_is_named(solved):
+    def fixed_momentum(w, dw, config=None):
+        config = {} if config is None else config
+        config.setdefault("learning_rate", 1e-2)
+        velocity = config.get("velocity", np.zeros_like(w))
+        config["velocity"] = 0.9 * velocity - config["learning_rate"] * dw
+        return w + config["velocity"], config
+
+    result = run("nb02.sgd_momentum", fixed_momentum)
+    assert not result.passed
+    assert "used momentum 0.9" in result.message

@@ -256,11 +256,33 @@ def _check_loss(name, student_loss, reference, x, y):
     compare.array("dx", dx, expected_dx, batch_size=N)
 
 
+def _explain_softmax_gradient(got, x, y):
+    """Name the usual incomplete softmax gradients when one of them is what the student returned."""
+    N = x.shape[0]
+    probs = np.exp(x - x.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    one_hot = np.zeros_like(probs)
+    one_hot[np.arange(N), y] = 1.0
+    if not isinstance(got, np.ndarray) or got.shape != x.shape:
+        return
+    if np.allclose(got, (probs - one_hot) / N):
+        return
+    for candidate, what in [(probs, "the probabilities themselves"),
+                            (probs / N, "the probabilities divided by N")]:
+        if np.allclose(got, candidate):
+            compare.true(False, f"dx is {what}: the gradient of -log P(y_i) is P - 1 at the correct "
+                                "class (P elsewhere), averaged over the N samples: "
+                                "(P - one_hot(y)) / N.")
+
+
 @exercise("nb02.softmax_loss", forbid=["course_lib.layers.softmax_loss"])
 def softmax_loss(rng, hidden, student_softmax_loss):
     """Mean cross-entropy of softmax(x) and its gradient, finite for logits of +-1000."""
     for number, (x, y) in enumerate(_loss_cases(rng, hidden, large_logits=True), 1):
         compare.case(number, x=x, y=y)
+        result = student_softmax_loss(x.copy(), y.copy())
+        if isinstance(result, tuple) and len(result) == 2:
+            _explain_softmax_gradient(result[1], x, y)
         _check_loss("softmax_loss", student_softmax_loss, layers.softmax_loss, x, y)
         if np.abs(x).max() < 50:
             compare.gradient("dx", student_softmax_loss(x.copy(), y.copy())[1],
@@ -387,7 +409,7 @@ def sgd_momentum(rng, hidden, student_update):
     else:
         w = np.linspace(-0.4, 0.6, 12).reshape(3, 4)
         grads = [np.linspace(-0.6, 0.4, 12).reshape(3, 4) * (k + 1) for k in range(3)]
-        configs = [{"learning_rate": 1e-1, "momentum": 0.9}, None]
+        configs = [{"learning_rate": 1e-1, "momentum": 0.8}, None]
     for number, start_config in enumerate(configs, 1):
         label = "defaults (config=None)" if start_config is None else start_config
         compare.case(number, w=w, config=label)
@@ -412,8 +434,30 @@ def sgd_momentum(rng, hidden, student_update):
                     compare.true(False, f"step {step}: next_w is a plain SGD step — the velocity "
                                         "from the previous step was lost. Store the new velocity in "
                                         "config['velocity'] so the next call can build on it.")
+            if isinstance(next_w, np.ndarray) and next_w.shape == w.shape:
+                _explain_momentum_step(step, next_w, reference_w, student_w, dw, student_config,
+                                       reference_config)
             compare.array(f"next_w after step {step}", next_w, reference_w)
             student_w = np.array(next_w, dtype=np.float64)
+
+
+def _explain_momentum_step(step, next_w, expected_w, w, dw, student_config, reference_config):
+    """Name a momentum other than config['momentum'] (typically a hard-coded 0.9)."""
+    velocity = student_config.get("velocity") if isinstance(student_config, dict) else None
+    if np.allclose(next_w, expected_w) or not isinstance(velocity, np.ndarray):
+        return
+    momentum = reference_config["momentum"]
+    learning_rate = reference_config["learning_rate"]
+    step_taken = next_w - w
+    # The reference velocity is momentum * v_old - lr * dw; recover v_old to test other momenta.
+    v_old = (reference_config["velocity"] + learning_rate * dw) / momentum
+    for rho in (0.9, 0.99, 0.5):
+        if rho == momentum or step == 1:
+            continue
+        if np.allclose(step_taken, rho * v_old - learning_rate * dw):
+            compare.true(False, f"step {step}: the update used momentum {rho:g}, but config asks "
+                                f"for {momentum:g}: read config['momentum'] (set its default "
+                                "with config.setdefault).")
 
 
 # ---------------------------------------------------------------------------- training result

@@ -43,7 +43,8 @@ def _returns_pair(result, name):
     return result[0]
 
 
-def _conv_param_text(S, P, D):
+def _conv_param(S, P, D):
+    """conv_param dict for stride S, pad P and dilation D (the key left out when D = 1)."""
     param = {"stride": S, "pad": P}
     if D != 1:
         param["dilation"] = D
@@ -154,7 +155,7 @@ def _conv_cases(rng, hidden):
     cases = []
     for x_shape, w_shape, S, P, D in configs:
         cases.append((rng.standard_normal(x_shape), rng.standard_normal(w_shape),
-                      rng.standard_normal(w_shape[0]), _conv_param_text(S, P, D)))
+                      rng.standard_normal(w_shape[0]), _conv_param(S, P, D)))
     return cases
 
 
@@ -411,7 +412,7 @@ def _transpose_cases(rng, hidden):
                [((1, 1, 4, 4), (1, 1, 3, 3), 1, 0, 1), *_CONV_CONFIGS_VISIBLE])
     cases = []
     for x_shape, w_shape, S, P, D in configs:
-        conv_param = _conv_param_text(S, P, D)
+        conv_param = _conv_param(S, P, D)
         H_out = geometry.conv_output_size(x_shape[2], w_shape[2], S, P, D)
         W_out = geometry.conv_output_size(x_shape[3], w_shape[3], S, P, D)
         y = rng.standard_normal((x_shape[0], w_shape[0], H_out, W_out))
