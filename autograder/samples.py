@@ -54,22 +54,27 @@ def solution_code(source):
 
 
 def bug_code(source):
-    """The solution cell with each solution region replaced by its typical bug, or None if it has none."""
-    out, state, bug, found = [], "outside", [], False
+    """The solution cell with each solution region replaced by its typical bug, or None if it has none.
+
+    A region without a bug block keeps its solution, so only the bugged region is wrong.
+    """
+    out, state, found = [], "outside", False
     for line in source.splitlines():
         stripped = line.strip()
         if stripped == BEGIN_SOLUTION:
-            state, bug = "solution", []
+            state, solution, bug, region_has_bug = "solution", [], [], False
         elif stripped == BEGIN_BUG and state == "solution":
-            state, found = "bug", True
+            state, found, region_has_bug = "bug", True, True
         elif stripped == END_BUG and state == "bug":
             state = "solution"
         elif stripped == END_SOLUTION:
-            out.extend(bug)
+            out.extend(bug if region_has_bug else solution)
             state = "outside"
         elif state == "bug":
             bug.append(_uncomment(line))
-        elif state == "outside":
+        elif state == "solution":
+            solution.append(line)
+        else:
             out.append(line)
     return "\n".join(out) if found else None
 

@@ -1,14 +1,11 @@
 """Notebook 02's exercise checks: the notebook's solutions pass, its stubs and typical bugs fail.
 
-The student code under test is taken from the source notebook itself (solution cells run in a
-throwaway module, so check() pickles it by value as it does for notebook code). The graded
-training runs the notebook's locked training cell on the solution's and the bug's configuration.
+The graded training runs the notebook's locked training cell on the solution's and the bug's
+configuration.
 """
-import types
 from pathlib import Path
 
 import matplotlib
-import nbformat
 import numpy as np
 import pytest
 
@@ -16,77 +13,25 @@ import course_lib.layers
 from autograder import samples
 from autograder.checker import run
 from course_lib.datasets import load_fashion_mnist
+from notebook_exercises import ExerciseChecks, SourceNotebook
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_jacobians" / "02_jacobians.ipynb"
-
-# exercise id -> (solution cell grade_id, names of the student objects check() takes,
-#                 a phrase the typical bug's failure message must contain)
-EXERCISES = {
-    "nb02.numerical_jacobian": ("numerical_jacobian", ["numerical_jacobian"], "other layout"),
-    "nb02.relu_backward": ("relu_backward", ["relu_backward"], "not from the sign of the upstream"),
-    "nb02.matmul_backward": ("matmul_backward", ["matmul_backward"], "dw is transposed"),
-    "nb02.affine": ("affine", ["affine_forward", "affine_backward"], "reshape"),
-    "nb02.softmax_loss": ("softmax_loss", ["softmax_loss"], "overflow in exp"),
-    "nb02.svm_loss": ("svm_loss", ["svm_loss"], "compared with itself"),
-    "nb02.two_layer_net_loss": ("two_layer_net_loss", ["two_layer_net_loss"], "without the ReLU mask"),
-    "nb02.sgd_momentum": ("sgd_momentum", ["sgd_momentum"], "velocity from the previous step was lost"),
-}
+SOURCE = SourceNotebook(Path(__file__).resolve().parents[1] / "notebooks" / "02_jacobians"
+                        / "02_jacobians.ipynb")
 
 
-@pytest.fixture(scope="module")
-def source_cells():
-    nb = nbformat.read(str(NOTEBOOK), as_version=4)
-    setup = next(c.source for c in nb.cells if c.cell_type == "code")  # the imports
-    solutions = {samples._grade_id(c): c.source for c in nb.cells if samples._is_solution(c)}
-    training = next(c.source for c in nb.cells if samples._grade_id(c) == "train_final_model")
-    return setup, solutions, training
-
-
-def _namespace(source_cells, transform):
-    """Module holding the setup cell and every solution cell, each passed through transform(gid, src)."""
-    setup, solutions, _ = source_cells
-    module = types.ModuleType("nb02_student")
-    exec(compile(setup, "<setup>", "exec"), module.__dict__)
-    for grade_id, source in solutions.items():
-        exec(compile(transform(grade_id, source), f"<{grade_id}>", "exec"), module.__dict__)
-    return module
-
-
-def _objects(module, names):
-    return [getattr(module, name) for name in names]
-
-
-@pytest.fixture(scope="module")
-def solved(source_cells):
-    return _namespace(source_cells, lambda _, source: samples.solution_code(source))
-
-
-@pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
-@pytest.mark.parametrize("hidden", [False, True])
-def test_solution_passes(solved, exercise_id, hidden):
-    _, names, _ = EXERCISES[exercise_id]
-    result = run(exercise_id, *_objects(solved, names), hidden=hidden)
-    assert result.passed, result.message
-    assert result.cases >= 2
-
-
-@pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
-def test_typical_bug_fails_with_its_hint(source_cells, exercise_id):
-    grade_id, names, phrase = EXERCISES[exercise_id]
-
-    def with_bug(gid, source):
-        return samples.bug_code(source) if gid == grade_id else samples.solution_code(source)
-
-    module = _namespace(source_cells, with_bug)
-    result = run(exercise_id, *_objects(module, names))
-    assert not result.passed
-    assert phrase in result.message, result.message
-
-
-def test_every_solution_cell_has_a_typical_bug(source_cells):
-    _, solutions, _ = source_cells
-    assert {grade_id for grade_id, _, _ in EXERCISES.values()} | {"training_config"} == set(solutions)
-    assert all(samples.bug_code(source) is not None for source in solutions.values())
+class TestNotebook02(ExerciseChecks):
+    SOURCE = SOURCE
+    OTHER_SOLUTION_CELLS = frozenset({"training_config"})
+    EXERCISES = {
+        "nb02.numerical_jacobian": ("numerical_jacobian", ["numerical_jacobian"], "other layout"),
+        "nb02.relu_backward": ("relu_backward", ["relu_backward"], "not from the sign of the upstream"),
+        "nb02.matmul_backward": ("matmul_backward", ["matmul_backward"], "dw is transposed"),
+        "nb02.affine": ("affine", ["affine_forward", "affine_backward"], "reshape"),
+        "nb02.softmax_loss": ("softmax_loss", ["softmax_loss"], "overflow in exp"),
+        "nb02.svm_loss": ("svm_loss", ["svm_loss"], "compared with itself"),
+        "nb02.two_layer_net_loss": ("two_layer_net_loss", ["two_layer_net_loss"], "without the ReLU mask"),
+        "nb02.sgd_momentum": ("sgd_momentum", ["sgd_momentum"], "velocity from the previous step was lost"),
+    }
 
 
 def test_stub_fails_as_not_done_yet():
@@ -110,7 +55,8 @@ def test_calling_the_reference_is_refused(exercise_id, student):
     assert "may not call" in result.message
 
 
-def test_two_layer_net_through_the_reference_layers_is_refused(solved):
+def test_two_layer_net_through_the_reference_layers_is_refused():
+    solved = SOURCE.solved
     def two_layer_net_loss(X, y, params, reg=0.0):
         hidden, _ = course_lib.layers.affine_forward(X, params["W1"], params["b1"])
         return solved.two_layer_net_loss(X, y, params, reg)
@@ -146,7 +92,8 @@ def test_one_sided_jacobian_is_named():
     assert "ONE-SIDED" in result.message
 
 
-def test_missing_regularization_gradient_is_named(solved):
+def test_missing_regularization_gradient_is_named():
+    solved = SOURCE.solved
     def no_reg_gradient(X, y, params, reg=0.0):
         loss, grads = solved.two_layer_net_loss(X, y, params, reg)
         return loss, {**grads, "W2": grads["W2"] - reg * params["W2"]}
@@ -156,7 +103,8 @@ def test_missing_regularization_gradient_is_named(solved):
     assert "lacks the regularization term" in result.message
 
 
-def test_softmax_gradient_summed_instead_of_averaged_is_named(solved):
+def test_softmax_gradient_summed_instead_of_averaged_is_named():
+    solved = SOURCE.solved
     def summed(x, y):
         loss, dx = solved.softmax_loss(x, y)
         return loss, dx * x.shape[0]
@@ -183,26 +131,25 @@ def test_sgd_momentum_must_not_update_w_in_place():
 
 # ---------------------------------------------------------------------------- graded training
 
-def _train(source_cells, solved, config_source):
+def _train(config_source):
     """Run the notebook's locked training cell on the configuration a solution cell defines."""
-    _, _, training = source_cells
-    namespace = dict(vars(solved))
+    namespace = dict(vars(SOURCE.solved))
     exec(compile(config_source, "<training_config>", "exec"), namespace)
     namespace["data"] = load_fashion_mnist()
     matplotlib.use("Agg")
-    exec(compile(training, "<train_final_model>", "exec"), namespace)
+    exec(compile(SOURCE.cells["train_final_model"], "<train_final_model>", "exec"), namespace)
     return namespace["trained_params"]
 
 
-def test_solution_configuration_trains_to_the_threshold(source_cells, solved):
-    params = _train(source_cells, solved, samples.solution_code(source_cells[1]["training_config"]))
+def test_solution_configuration_trains_to_the_threshold():
+    params = _train(samples.solution_code(SOURCE.solutions["training_config"]))
     for hidden in (False, True):
         result = run("nb02.training_result", params, hidden=hidden)
         assert result.passed, result.message
 
 
-def test_typical_bug_configuration_misses_the_threshold(source_cells, solved):
-    params = _train(source_cells, solved, samples.bug_code(source_cells[1]["training_config"]))
+def test_typical_bug_configuration_misses_the_threshold():
+    params = _train(samples.bug_code(SOURCE.solutions["training_config"]))
     result = run("nb02.training_result", params)
     assert not result.passed
     assert "below the required 0.82" in result.message
@@ -236,7 +183,7 @@ def test_softmax_gradient_without_the_one_hot_is_named():
     assert "the probabilities themselves" in result.message
 
 
-def test_hard_coded_momentum_is_named(solved):
+def test_hard_coded_momentum_is_named():
     def fixed_momentum(w, dw, config=None):
         config = {} if config is None else config
         config.setdefault("learning_rate", 1e-2)
