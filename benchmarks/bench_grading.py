@@ -1,9 +1,10 @@
-"""Grading throughput: K perfect sample submissions, graded serially and with 2 workers.
+"""Grading throughput: K perfect sample submissions per assignment, graded serially and with 2 workers.
 
     python benchmarks/bench_grading.py [--submissions K] [--jobs 1 2]
 
 Uses the course notebooks (or the fixture assignment while there are none) in a
-temporary copy of the course; prints submissions per minute for each worker count.
+temporary copy of the course; prints, per assignment and worker count, the seconds
+per submission and submissions per minute.
 """
 import argparse
 import shutil
@@ -30,16 +31,16 @@ def bench_course(scratch):
     return settings
 
 
-def time_grading(settings, submissions, jobs):
-    """Seconds to grade every submission in a fresh gradebook with `jobs` workers."""
+def time_grading(settings, submissions, assignment, jobs):
+    """Seconds to grade every submission of `assignment` in a fresh gradebook with `jobs` workers."""
     for generated in ("gradebook.db", ".autograder", "autograded", "feedback"):
         path = Path(settings.root) / generated
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     release(settings)
     start = time.perf_counter()
-    results = grade(settings, submissions, jobs=jobs, progress=False)
+    results = grade(settings, submissions, assignments=[assignment], jobs=jobs, progress=False)
     elapsed = time.perf_counter() - start
-    assert len(results) == sum(1 for _ in Path(submissions).iterdir()) * len(course.assignments(settings))
+    assert len(results) == sum(1 for _ in Path(submissions).iterdir())
     return elapsed
 
 
@@ -55,14 +56,16 @@ def main():
             perfect = samples.build_samples(settings, assignment)["perfect"]
             for k in range(args.submissions):
                 samples.write_submission(submissions, f"student{k:03d}", assignment, perfect)
-        count = args.submissions * len(course.assignments(settings))
-        print(f"{count} submissions ({', '.join(course.assignments(settings))})")
-        baseline = None
-        for jobs in args.jobs:
-            seconds = time_grading(settings, submissions, jobs)
-            baseline = baseline or seconds
-            print(f"jobs={jobs}: {seconds:6.1f} s  {60 * count / seconds:6.1f} submissions/min  "
-                  f"{seconds / count:5.2f} s/submission  speed-up x{baseline / seconds:.2f}")
+        count = args.submissions
+        print(f"{count} perfect submissions per assignment")
+        print(f"{'assignment':24s} {'jobs':>4s} {'s/submission':>12s} {'submissions/min':>15s} {'speed-up':>8s}")
+        for assignment in course.assignments(settings):
+            baseline = None
+            for jobs in args.jobs:
+                seconds = time_grading(settings, submissions, assignment, jobs)
+                baseline = baseline or seconds
+                print(f"{assignment:24s} {jobs:4d} {seconds / count:12.2f} {60 * count / seconds:15.1f} "
+                      f"{baseline / seconds:7.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -43,9 +43,21 @@ def _check_dout(dout, x, pool_param):
     return HH, WW, S, H_out, W_out
 
 
-def _window(i, j, HH, WW, S):
-    """Rows and columns of the input read by output (i, j)."""
-    return slice(i * S, i * S + HH), slice(j * S, j * S + WW)
+def _each_window(out_shape, HH, WW, S):
+    """Yield (n, c, i, j, rows, cols) for every output (n, c, i, j) of shape out_shape
+    (N, C, H_out, W_out); rows and cols are the slices of the input its window reads."""
+    for n, c, i, j in np.ndindex(*out_shape):
+        yield n, c, i, j, slice(i * S, i * S + HH), slice(j * S, j * S + WW)
+
+
+def _pool_forward_naive(x, pool_param, reduce):
+    """Loop over every window of x (N, C, H, W) and reduce it (np.max or np.mean) to one value."""
+    HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty(x.shape[:2] + (H_out, W_out))
+    for n, c, i, j, rows, cols in _each_window(out.shape, HH, WW, S):
+        out[n, c, i, j] = reduce(x[n, c, rows, cols])
+    return out, (x, pool_param)
 
 
 def _offset_slices(ph, pw, S, H_out, W_out):
@@ -97,6 +109,13 @@ def _reduce_offsets(x, HH, WW, S, H_out, W_out, combine):
     return out
 
 
+def _reduce_windows(x, HH, WW, S, H_out, W_out, combine):
+    """Fold every pooling window of x (N, C, H, W) with a binary ufunc, by the faster path."""
+    if _tiles_exactly(x, HH, WW, S):
+        return _reduce_blocks(x, HH, WW, combine)
+    return _reduce_offsets(x, HH, WW, S, H_out, W_out, combine)
+
+
 # ---------------------------------------------------------------- max pooling, naive
 
 
@@ -106,17 +125,7 @@ def max_pool_forward_naive(x, pool_param):
     x: input, shape (N, C, H, W); pool_param: {'pool_height': HH, 'pool_width': WW, 'stride': S}.
     Returns out, shape (N, C, H_out, W_out), and cache = (x, pool_param).
     """
-    HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
-    x = np.asarray(x, dtype=np.float64)
-    N, C = x.shape[:2]
-    out = np.empty((N, C, H_out, W_out))
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    rows, cols = _window(i, j, HH, WW, S)
-                    out[n, c, i, j] = x[n, c, rows, cols].max()
-    return out, (x, pool_param)
+    return _pool_forward_naive(x, pool_param, np.max)
 
 
 def max_pool_backward_naive(dout, cache):
@@ -125,16 +134,11 @@ def max_pool_backward_naive(dout, cache):
     dout: shape (N, C, H_out, W_out); cache: (x, pool_param). Returns dx, shape (N, C, H, W).
     """
     x, pool_param = cache
-    HH, WW, S, H_out, W_out = _check_dout(dout, x, pool_param)
-    N, C = x.shape[:2]
+    HH, WW, S, _, _ = _check_dout(dout, x, pool_param)
     dx = np.zeros_like(x)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    rows, cols = _window(i, j, HH, WW, S)
-                    first_max = np.argmax(x[n, c, rows, cols])  # flat, row-major index
-                    dx[n, c, i * S + first_max // WW, j * S + first_max % WW] += dout[n, c, i, j]
+    for n, c, i, j, rows, cols in _each_window(dout.shape, HH, WW, S):
+        first_max = np.argmax(x[n, c, rows, cols])  # flat, row-major index
+        dx[n, c, i * S + first_max // WW, j * S + first_max % WW] += dout[n, c, i, j]
     return dx
 
 
@@ -148,10 +152,7 @@ def max_pool_forward_fast(x, pool_param):
     """
     HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
     x = np.asarray(x, dtype=np.float64)
-    if _tiles_exactly(x, HH, WW, S):
-        out = _reduce_blocks(x, HH, WW, np.maximum)
-    else:
-        out = _reduce_offsets(x, HH, WW, S, H_out, W_out, np.maximum)
+    out = _reduce_windows(x, HH, WW, S, H_out, W_out, np.maximum)
     # The cache keeps its own copy: the caller may modify the returned out in place.
     return out, (x, pool_param, out.copy())
 
@@ -185,17 +186,7 @@ def avg_pool_forward_naive(x, pool_param):
     x: input, shape (N, C, H, W); pool_param: {'pool_height': HH, 'pool_width': WW, 'stride': S}.
     Returns out, shape (N, C, H_out, W_out), and cache = (x, pool_param).
     """
-    HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
-    x = np.asarray(x, dtype=np.float64)
-    N, C = x.shape[:2]
-    out = np.empty((N, C, H_out, W_out))
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    rows, cols = _window(i, j, HH, WW, S)
-                    out[n, c, i, j] = x[n, c, rows, cols].mean()
-    return out, (x, pool_param)
+    return _pool_forward_naive(x, pool_param, np.mean)
 
 
 def avg_pool_backward_naive(dout, cache):
@@ -204,15 +195,10 @@ def avg_pool_backward_naive(dout, cache):
     dout: shape (N, C, H_out, W_out); cache: (x, pool_param). Returns dx, shape (N, C, H, W).
     """
     x, pool_param = cache
-    HH, WW, S, H_out, W_out = _check_dout(dout, x, pool_param)
-    N, C = x.shape[:2]
+    HH, WW, S, _, _ = _check_dout(dout, x, pool_param)
     dx = np.zeros_like(x)
-    for n in range(N):
-        for c in range(C):
-            for i in range(H_out):
-                for j in range(W_out):
-                    rows, cols = _window(i, j, HH, WW, S)
-                    dx[n, c, rows, cols] += dout[n, c, i, j] / (HH * WW)
+    for n, c, i, j, rows, cols in _each_window(dout.shape, HH, WW, S):
+        dx[n, c, rows, cols] += dout[n, c, i, j] / (HH * WW)
     return dx
 
 
@@ -226,10 +212,7 @@ def avg_pool_forward_fast(x, pool_param):
     """
     HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
     x = np.asarray(x, dtype=np.float64)
-    if _tiles_exactly(x, HH, WW, S):
-        total = _reduce_blocks(x, HH, WW, np.add)
-    else:
-        total = _reduce_offsets(x, HH, WW, S, H_out, W_out, np.add)
+    total = _reduce_windows(x, HH, WW, S, H_out, W_out, np.add)
     return total / (HH * WW), (x, pool_param)
 
 
