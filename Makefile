@@ -48,6 +48,7 @@ pretrain: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
 	$(PY) benchmarks/bench_grading.py
+	$(PY) benchmarks/bench_notebooks.py
 
 clean:
 	rm -rf release submitted autograded feedback gradebook.db grades.csv outputs
