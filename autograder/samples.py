@@ -104,12 +104,17 @@ def exercise_tests(source_nb):
     return mapping
 
 
+def _is_answer(cell):
+    """A cell the student fills in: a solution code cell or a written (markdown) answer."""
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+
+
 def _filled(release_nb, source_nb, code_for):
-    """The release notebook with each solution cell's source replaced by code_for(source cell)."""
-    sources = {_grade_id(c): c.source for c in source_nb.cells if _is_solution(c)}
+    """The release notebook with each answer cell's source replaced by code_for(grade_id, source)."""
+    sources = {_grade_id(c): c.source for c in source_nb.cells if _is_answer(c)}
     nb = copy.deepcopy(release_nb)
     for cell in nb.cells:
-        if _is_solution(cell) and _grade_id(cell) in sources:
+        if _is_answer(cell) and _grade_id(cell) in sources:
             cell.source = code_for(_grade_id(cell), sources[_grade_id(cell)])
     return nb
 

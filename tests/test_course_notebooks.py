@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder import course, samples
+from autograder.demo import score_table
 from autograder.nbgrader_config import CourseSettings
 from autograder.pipeline import grade
 from autograder.release import release
@@ -50,38 +51,51 @@ def graded(request, tmp_path_factory):
         student: {gid: score for gid, (score, _, _) in results[(assignment, student)].grades[stem].items()}
         for student in students
     }
-    return assignment, source_nb, scores
+    return assignment, source_nb, scores, results
 
 
 def test_reference_solution_earns_every_autograded_point(graded):
-    _, source_nb, scores = graded
+    _, source_nb, scores, _ = graded
     points = _autograded_points(source_nb)
     assert {gid: scores["perfect"][gid] for gid in points} == points
 
 
 def test_released_stub_earns_no_point(graded):
-    _, source_nb, scores = graded
+    _, source_nb, scores, _ = graded
     assert {gid: scores["blank"][gid] for gid in _autograded_points(source_nb)} == \
         dict.fromkeys(_autograded_points(source_nb), 0.0)
 
 
 def test_tampered_submission_earns_nothing(graded):
-    _, source_nb, scores = graded
+    _, source_nb, scores, _ = graded
     assert sum(scores["tampered"][gid] or 0.0 for gid in _autograded_points(source_nb)) == 0.0
 
 
 def test_every_graded_exercise_has_a_typical_bug(graded):
-    _, source_nb, scores = graded
+    _, source_nb, scores, _ = graded
     exercises = {sol for sol, tests in samples.exercise_tests(source_nb).items()
                  if any(t in _autograded_points(source_nb) for t in tests)}
     assert exercises and exercises <= {s.removeprefix("bug-") for s in scores if s.startswith("bug-")}
 
 
 def test_each_typical_bug_loses_exactly_its_exercise(graded):
-    _, source_nb, scores = graded
+    _, source_nb, scores, _ = graded
     points = _autograded_points(source_nb)
     tests_of = samples.exercise_tests(source_nb)
     for student in (s for s in scores if s.startswith("bug-")):
         lost = set(tests_of[student.removeprefix("bug-")])
         expected = {gid: (0.0 if gid in lost else p) for gid, p in points.items()}
         assert {gid: scores[student][gid] for gid in points} == expected, student
+
+
+def test_written_answers_of_a_full_submission_wait_for_the_instructor(graded):
+    assignment, source_nb, _, results = graded
+    written = {cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"]["points"])
+               for cell in source_nb.cells
+               if cell.metadata.get("nbgrader", {}).get("grade") and cell.metadata["nbgrader"].get("solution")}
+    perfect = results[(assignment, "perfect")]
+    pending = {gid: max_score for grades in perfect.grades.values()
+               for gid, (_, max_score, needs_manual) in grades.items() if needs_manual}
+    assert pending == written
+    if written:  # the demo's table says why a perfect submission is short of full marks
+        assert f"{sum(written.values()):g} pts" in score_table({(assignment, "perfect"): perfect})
