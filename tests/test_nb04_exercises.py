@@ -1,8 +1,10 @@
-"""The checks of notebook 04 (autograder/exercises/nb04_transfer_learning.py) accept correct
-code and reject the usual mistakes, visible and hidden cases alike.
+"""Notebook 04's exercise checks: the notebook's solutions pass, its typical bugs and the other
+usual mistakes fail with a helpful message, visible and hidden cases alike.
 
-The check functions run in this process (fast); one test goes through the real grading
-subprocess to show that a forbidden reference call is refused."""
+The extra mistakes run through the check functions in this process (fast); the standard
+checks and one refused reference call go through the real grading subprocess."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,59 +13,26 @@ from autograder.checker import run
 from autograder.registry import lookup
 from course_lib import transfer
 from course_lib.layers import softmax_loss
+from notebook_exercises import ExerciseChecks, SourceNotebook
+
+SOURCE = SourceNotebook(Path(__file__).resolve().parents[1] / "notebooks" / "04_transfer_learning"
+                        / "04_transfer_learning.ipynb")
 
 
-# ---------------------------------------------------------------------------- right answers
-
-def extract_features(model, X, upto):
-    out = X
-    for layer in model.layers[: model.index(upto) + 1]:
-        out = layer.forward(out)
-    return out
-
-
-def freeze_upto(model, upto):
-    cut = model.index(upto)
-    for position, layer in enumerate(model.layers):
-        layer.freeze() if position <= cut else layer.unfreeze()
-    return model
+class TestNotebook04(ExerciseChecks):
+    SOURCE = SOURCE
+    EXERCISES = {
+        "nb04.extract_features": ("extract_features", ["extract_features"], "`upto` is inclusive"),
+        "nb04.freeze_upto": ("freeze_upto", ["freeze_upto"], "inclusive"),
+        "nb04.softmax_classifier": ("softmax_classifier", ["train_softmax_classifier"], "wrong sign"),
+        "nb04.fine_tune_step": ("fine_tune_step", ["fine_tune_step"], "below the lowest trainable layer"),
+        "nb04.class_score_gradient": ("class_score_gradient", ["class_score_gradient"], "finite differences"),
+        "nb04.grad_cam": ("grad_cam", ["grad_cam"], "apply a ReLU"),
+    }
 
 
-def train_softmax_classifier(X, y, num_classes, learning_rate=10.0, reg=1e-3, num_iters=100):
-    W, b = np.zeros((X.shape[1], num_classes)), np.zeros(num_classes)
-    for _ in range(num_iters):
-        _, dscores = softmax_loss(X @ W + b, y)
-        W, b = W - learning_rate * (X.T @ dscores + reg * W), b - learning_rate * dscores.sum(axis=0)
-    return W, b
-
-
-def fine_tune_step(model, X, y, learning_rate):
-    loss, dout = softmax_loss(model.forward(X), y)
-    lowest = min(i for i, layer in enumerate(model.layers) if layer.trainable and layer.params)
-    for layer in reversed(model.layers[lowest:]):
-        dout = layer.backward(dout)
-    for layer in model.layers:
-        if layer.trainable:
-            for key in layer.params:
-                layer.params[key] = layer.params[key] - learning_rate * layer.grads[key]
-    return loss
-
-
-def class_score_gradient(model, A, layer, class_index):
-    above = model.layers[model.index(layer) + 1:]
-    out = A
-    for block in above:
-        out = block.forward(out)
-    dout = np.zeros(out.shape)
-    dout[np.arange(out.shape[0]), class_index] = 1.0
-    for block in reversed(above):
-        dout = block.backward(dout)
-    return dout
-
-
-def grad_cam(A, dA):
-    weights = dA.mean(axis=(2, 3))
-    return weights, np.maximum(np.einsum("nf,nfhw->nhw", weights, A), 0.0)
+def train_softmax_classifier(*args):
+    return SOURCE.solved.train_softmax_classifier(*args)
 
 
 # ---------------------------------------------------------------------------- usual mistakes
@@ -154,14 +123,6 @@ def grad_cam_summed_weights(A, dA):
     return weights, np.maximum(np.einsum("nf,nfhw->nhw", weights, A), 0.0)
 
 
-CORRECT = {
-    "nb04.extract_features": extract_features,
-    "nb04.freeze_upto": freeze_upto,
-    "nb04.softmax_classifier": train_softmax_classifier,
-    "nb04.fine_tune_step": fine_tune_step,
-    "nb04.class_score_gradient": class_score_gradient,
-    "nb04.grad_cam": grad_cam,
-}
 WRONG = [
     ("nb04.extract_features", extract_features_exclusive, "inclusive"),
     ("nb04.extract_features", extract_features_shortcut, "model.features"),
@@ -181,12 +142,6 @@ WRONG = [
 def run_in_process(exercise_id, student, hidden, seed=0):
     compare.start_run()
     lookup(exercise_id).function(np.random.default_rng(seed), hidden, student)
-
-
-@pytest.mark.parametrize("hidden", [False, True])
-@pytest.mark.parametrize("exercise_id", sorted(CORRECT))
-def test_correct_code_passes(exercise_id, hidden):
-    run_in_process(exercise_id, CORRECT[exercise_id], hidden, seed=1)
 
 
 @pytest.mark.parametrize("exercise_id, student, message", WRONG, ids=[w[1].__name__ for w in WRONG])
