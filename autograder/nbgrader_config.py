@@ -24,6 +24,7 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from autograder.guarded_execute import GuardedExecute
+from autograder.hidden_tracebacks import ClearHiddenTracebackLines
 
 COURSE_ID = "backprop-course"
 SOURCE_DIRECTORY = "notebooks"
@@ -119,8 +120,9 @@ def apply_to(c, settings=None):
     # a deleted test cell is put back (and graded) instead of "needs manual grade"
     c.OverwriteCells.add_missing_cells = True
 
-    # feedback shows test cells without their hidden-test region
-    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+    # feedback shows test cells without their hidden-test region, in sources and tracebacks
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests,
+                                        ClearHiddenTracebackLines]
     c.ClearHiddenTests.enforce_metadata = False
     c.NbGraderAPI.log_level = "WARN"
     return c

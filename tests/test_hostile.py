@@ -174,11 +174,19 @@ def test_dead_kernel_notice_names_the_disabled_cell(batch):
 
 def test_hidden_inputs_do_not_reach_the_feedback(batch):
     settings, _, results = batch
-    # the traceback of a failing hidden check shows the one-line call, never its inputs:
-    # they are drawn inside the autograder package and reported by case and shape only
+    # a failing hidden check is reported by case and shape only: its inputs are drawn inside
+    # the autograder package, and the traceback does not quote the hidden-test lines
     html = _feedback(settings, "hard_coded_visible")
     assert "hidden tests" in html and "x (5,)" in html
     assert "rng" not in html and "standard_normal" not in html
+    assert "hidden=True" not in html and "HIDDEN TESTS" not in html
+
+
+def test_a_failing_visible_check_does_not_quote_the_hidden_lines(batch):
+    settings, _, _ = batch
+    html = _feedback(settings, "exception")
+    assert "ValueError" in html and "Traceback" in html
+    assert "hidden=True" not in html and "HIDDEN TESTS" not in html
 
 
 def test_original_submission_is_kept_untouched(batch):
