@@ -9,9 +9,9 @@ What notebook test cells write:
     ### END HIDDEN TESTS
 
 On success prints "✓ nb02.affine_backward: 4 cases passed"; on failure raises
-AssertionError with the explanation built by `autograder.compare`.
+CheckFailed (an AssertionError) with the explanation built by `autograder.compare`.
 
-Details of the contract (see /tmp/team/check_api.md):
+Details of the contract:
 - The student's objects are pickled with cloudpickle. Objects from `__main__` (the
   notebook) and from any module the worker could not import itself (files next to the
   notebook, test modules: anything outside site-packages, the standard library,
@@ -73,12 +73,21 @@ def exercise_seed(exercise_id, hidden):
     return int.from_bytes(digest[:8], "little") >> 1
 
 
+class CheckFailed(AssertionError):
+    """A failed check. Jupyter shows just its message: the student's code ran in the worker,
+    so a traceback through check() into the grader would only hide the explanation."""
+
+    def _render_traceback_(self):  # IPython's hook for exceptions that format themselves
+        first, *rest = str(self).split("\n")
+        return [f"\x1b[0;31m{first}\x1b[0m", *rest]
+
+
 def check(exercise_id, *student_objects, hidden=False, timeout=None):
-    """Run the exercise's checks on the student's objects; print ✓ or raise AssertionError."""
+    """Run the exercise's checks on the student's objects; print ✓ or raise CheckFailed."""
     result = run(exercise_id, *student_objects, hidden=hidden, timeout=timeout)
     label = f"{exercise_id} (hidden tests)" if hidden else exercise_id
     if not result.passed:
-        raise AssertionError(f"✗ {label}: {result.message}")
+        raise CheckFailed(f"✗ {label}: {result.message}")
     plural = "" if result.cases == 1 else "s"
     print(f"✓ {label}: {result.cases} case{plural} passed")
 

@@ -7,7 +7,7 @@ import pytest
 
 import course_lib.layers
 from autograder import check
-from autograder.checker import exercise_seed, run
+from autograder.checker import CheckFailed, exercise_seed, run
 
 
 # The "student" answers below live in this module: check() pickles them by value, as it
@@ -285,3 +285,12 @@ def test_several_forbidden_names_keep_their_own_originals():
             for attribute, original in originals.items():
                 if attribute in vars(module):
                     setattr(module, attribute, original)
+
+
+def test_jupyter_shows_a_failed_check_as_its_message_only():
+    with pytest.raises(CheckFailed) as info:
+        check("selftest.relu_forward", relu_forward_with_bad_mask)
+    shown = "\n".join(info.value._render_traceback_())
+    assert shown.startswith("\x1b[0;31m✗ selftest.relu_forward: ")
+    assert str(info.value).split("\n", 1)[1] in shown  # the whole explanation
+    assert "checker.py" not in shown and "Traceback" not in shown
