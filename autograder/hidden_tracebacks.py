@@ -7,8 +7,10 @@ import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from autograder.staging import HIDDEN_MARKERS
+
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+BEGIN, END = HIDDEN_MARKERS
 
 
 def without_hidden_lines(text):

@@ -83,8 +83,13 @@ def _grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
+def _is_answer(cell):
+    """A cell the student fills in: a solution code cell or a written (markdown) answer."""
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+
+
 def _is_solution(cell):
-    return bool(cell.metadata.get("nbgrader", {}).get("solution")) and cell.cell_type == "code"
+    return _is_answer(cell) and cell.cell_type == "code"
 
 
 def _is_test(cell):
@@ -102,11 +107,6 @@ def exercise_tests(source_nb):
         elif _is_test(cell) and current is not None:
             mapping[current].append(_grade_id(cell))
     return mapping
-
-
-def _is_answer(cell):
-    """A cell the student fills in: a solution code cell or a written (markdown) answer."""
-    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
 
 
 def _filled(release_nb, source_nb, code_for):

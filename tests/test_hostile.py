@@ -182,10 +182,11 @@ def test_hidden_inputs_do_not_reach_the_feedback(batch):
     assert "hidden=True" not in html and "HIDDEN TESTS" not in html
 
 
-def test_a_failing_visible_check_does_not_quote_the_hidden_lines(batch):
+def test_an_error_in_a_test_cell_does_not_quote_the_hidden_lines(batch):
     settings, _, _ = batch
-    html = _feedback(settings, "exception")
-    assert "ValueError" in html and "Traceback" in html
+    # relu_forward never got defined: the test cell's NameError traceback quotes its lines
+    html = _feedback(settings, "syntax_error")
+    assert "NameError" in html and "Traceback" in html
     assert "hidden=True" not in html and "HIDDEN TESTS" not in html
 
 

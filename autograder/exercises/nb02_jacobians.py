@@ -244,7 +244,8 @@ def _loss_cases(rng, hidden, large_logits):
     return cases
 
 
-def _check_loss(name, student_loss, reference, x, y):
+def _check_loss(name, student_loss, reference, x, y, explain_dx=None):
+    """Compare (loss, dx) with the reference; explain_dx(dx, expected_dx, x, y) may name a mistake first."""
     N = x.shape[0]
     x_given, y_given = x.copy(), y.copy()
     result = student_loss(x_given, y_given)
@@ -253,21 +254,19 @@ def _check_loss(name, student_loss, reference, x, y):
                  f"{name} must return the tuple (loss, dx), got {type(result).__name__}")
     loss, dx = result
     expected_loss, expected_dx = reference(x, y)
+    if explain_dx is not None:
+        explain_dx(dx, expected_dx, x, y)
     compare.scalar("loss", loss, expected_loss, batch_size=N)
     compare.array("dx", dx, expected_dx, batch_size=N)
 
 
-def _explain_softmax_gradient(got, x, y):
+def _explain_softmax_gradient(got, expected, x, y):
     """Name the usual incomplete softmax gradients when one of them is what the student returned."""
+    if not isinstance(got, np.ndarray) or got.shape != x.shape or np.allclose(got, expected):
+        return
     N = x.shape[0]
-    probs = np.exp(x - x.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    one_hot = np.zeros_like(probs)
-    one_hot[np.arange(N), y] = 1.0
-    if not isinstance(got, np.ndarray) or got.shape != x.shape:
-        return
-    if np.allclose(got, (probs - one_hot) / N):
-        return
+    probs = expected * N  # expected = (P - one_hot(y)) / N
+    probs[np.arange(N), y] += 1.0
     for candidate, what in [(probs, "the probabilities themselves"),
                             (probs / N, "the probabilities divided by N")]:
         if np.allclose(got, candidate):
@@ -281,10 +280,8 @@ def softmax_loss(rng, hidden, student_softmax_loss):
     """Mean cross-entropy of softmax(x) and its gradient, finite for logits of +-1000."""
     for number, (x, y) in enumerate(_loss_cases(rng, hidden, large_logits=True), 1):
         compare.case(number, x=x, y=y)
-        result = student_softmax_loss(x.copy(), y.copy())
-        if isinstance(result, tuple) and len(result) == 2:
-            _explain_softmax_gradient(result[1], x, y)
-        _check_loss("softmax_loss", student_softmax_loss, layers.softmax_loss, x, y)
+        _check_loss("softmax_loss", student_softmax_loss, layers.softmax_loss, x, y,
+                    explain_dx=_explain_softmax_gradient)
         if np.abs(x).max() < 50:
             compare.gradient("dx", student_softmax_loss(x.copy(), y.copy())[1],
                              lambda v: layers.softmax_loss(v, y)[0], x, batch_size=x.shape[0])
@@ -445,7 +442,8 @@ def sgd_momentum(rng, hidden, student_update):
 def _explain_momentum_step(step, next_w, expected_w, w, dw, student_config, reference_config):
     """Name a momentum other than config['momentum'] (typically a hard-coded 0.9)."""
     velocity = student_config.get("velocity") if isinstance(student_config, dict) else None
-    if np.allclose(next_w, expected_w) or not isinstance(velocity, np.ndarray):
+    # at step 1 the velocity starts at 0, so every momentum takes the same step
+    if step == 1 or np.allclose(next_w, expected_w) or not isinstance(velocity, np.ndarray):
         return
     momentum = reference_config["momentum"]
     learning_rate = reference_config["learning_rate"]
@@ -453,7 +451,7 @@ def _explain_momentum_step(step, next_w, expected_w, w, dw, student_config, refe
     # The reference velocity is momentum * v_old - lr * dw; recover v_old to test other momenta.
     v_old = (reference_config["velocity"] + learning_rate * dw) / momentum
     for rho in (0.9, 0.99, 0.5):
-        if rho == momentum or step == 1:
+        if rho == momentum:
             continue
         if np.allclose(step_taken, rho * v_old - learning_rate * dw):
             compare.true(False, f"step {step}: the update used momentum {rho:g}, but config asks "
