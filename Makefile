@@ -8,10 +8,6 @@ STAMP  := $(VENV)/.installed
 export OMP_WAIT_POLICY ?= PASSIVE
 export OPENBLAS_THREAD_TIMEOUT ?= 1
 export MPLBACKEND ?= Agg
-# One BLAS thread per process: pytest -n 2 already uses both cores, and threaded
-# OpenBLAS is several times slower on a busy 2-core machine.
-export OPENBLAS_NUM_THREADS ?= 1
-export OMP_NUM_THREADS ?= 1
 
 .PHONY: demo test lab release grade data pretrain bench clean
 

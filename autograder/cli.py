@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.nbgrader_config import CourseSettings
+from autograder.grading.course import CourseSettings
 
 
 def _settings(args):
@@ -15,7 +15,7 @@ def _settings(args):
 
 
 def cmd_validate(args):
-    from autograder.validate import validate
+    from autograder.grading.validate import validate
 
     verdicts, problems = validate(_settings(args), args.assignment, jobs=args.jobs)
     for verdict in verdicts:
@@ -28,7 +28,7 @@ def cmd_validate(args):
 
 
 def cmd_release(args):
-    from autograder.release import release
+    from autograder.grading.release import release
 
     for name in release(_settings(args), args.assignment):
         print(f"released {name} -> release/{name}/")
@@ -36,8 +36,8 @@ def cmd_release(args):
 
 
 def cmd_grade(args):
-    from autograder.demo import score_table
-    from autograder.pipeline import GradingIncomplete, grade
+    from autograder.grading.pipeline import GradingIncomplete, grade
+    from autograder.grading.summary import score_table
 
     try:
         results = grade(_settings(args), args.submissions, args.assignment, jobs=args.jobs,

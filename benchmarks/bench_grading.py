@@ -13,11 +13,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from autograder import course, samples
 from autograder.demo import FIXTURE_COURSE
-from autograder.nbgrader_config import CourseSettings
-from autograder.pipeline import grade
-from autograder.release import release
+from autograder.grading import course, samples
+from autograder.grading.course import CourseSettings
+from autograder.grading.pipeline import grade
+from autograder.grading.release import release
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib._validate import require_array, require_ndim, require_positive_int
+from course_lib._arguments import require_array, require_ndim, require_positive_int
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FASHION_MNIST_SUBSET_FILE = "fashion_mnist_subset.npz"

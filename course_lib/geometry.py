@@ -1,5 +1,5 @@
 """Spatial arithmetic of convolutions: output sizes and receptive fields."""
-from course_lib._validate import require_positive_int
+from course_lib._arguments import require_positive_int
 
 
 def effective_kernel_size(F, dilation=1):

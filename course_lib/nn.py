@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from course_lib import layers
-from course_lib._validate import (
+from course_lib._arguments import (
     require_array,
     require_labels,
     require_ndim,
@@ -225,6 +225,11 @@ class Conv(Layer):
 
     decayed = ("W",)
     prefix = "conv"
+    # Names, not functions: `_forward`/`_backward` look the function up on course_lib.layers at
+    # every call. The check worker forbids an exercise's reference functions by replacing them
+    # on the loaded course_lib modules (autograder/check/worker.py, ForbiddenFunctions); a
+    # function captured here at import time would slip past that, so a student's model could
+    # run the very reference it is asked to write. tests/course_lib/test_nn.py guards this.
     _impls = {
         "fast": ("conv_forward_fast", "conv_backward_fast"),
         "naive": ("conv_forward_naive", "conv_backward_naive"),
@@ -277,7 +282,7 @@ class _Pool(Layer):
     """
 
     prefix = "pool"
-    _impls = {}
+    _impls = {}  # per subclass: names looked up on course_lib.layers at call time, as in Conv
 
     def __init__(self, pool_size=2, stride=None, impl="fast", name=None):
         super().__init__(name)

@@ -12,7 +12,7 @@ Keys: learning_rate (all); momentum, velocity (sgd_momentum); decay_rate, epsilo
 """
 import numpy as np
 
-from course_lib._validate import require_array, require_shape
+from course_lib._arguments import require_array, require_shape
 
 
 def _start(w, dw, config):

@@ -5,7 +5,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_lib._validate import require_array, require_labels, require_ndim, require_positive_int
+from course_lib._arguments import require_array, require_labels, require_ndim, require_positive_int
 
 
 def _new_axes(ax, figsize=(6, 4)):

@@ -6,7 +6,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from course_lib import optim
-from course_lib._validate import require_array, require_keys, require_positive_int, require_shape
+from course_lib._arguments import require_array, require_keys, require_positive_int, require_shape
 from course_lib.nn import DEFAULT_EVAL_BATCH_SIZE
 
 _UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")

@@ -15,7 +15,7 @@ import json
 import numpy as np
 
 from course_lib import layers
-from course_lib._validate import require_array, require_labels, require_ndim, require_positive_int
+from course_lib._arguments import require_array, require_labels, require_ndim, require_positive_int
 from course_lib.datasets import DATA_DIR
 from course_lib.nn import ConvNet
 

@@ -18,10 +18,11 @@ SHA-256 and accuracy, and data/README.md records the shipped ones.
 """
 import os
 
-# One BLAS thread: deterministic sums, and on a busy 2-core machine several times faster
-# than threads fighting over the cores. Must be set before numpy is imported.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from course_lib.threads import SINGLE_THREAD_ENV
+
+# One BLAS thread: deterministic sums, so a rerun gives the same bytes (before numpy loads).
+for _name, _value in SINGLE_THREAD_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
@@ -31,8 +32,8 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-
 from build_data import npz_bytes  # noqa: E402  (same folder: data/)
+
 from course_lib.datasets import FASHION_MNIST_SYSTEM_DIR, load_fashion_mnist  # noqa: E402
 from course_lib.trainer import Trainer  # noqa: E402
 from course_lib.transfer import (  # noqa: E402

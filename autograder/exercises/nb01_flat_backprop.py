@@ -16,10 +16,9 @@ import math
 
 import numpy as np
 
-from autograder import compare
-from autograder.registry import exercise
+from autograder.check import compare
+from autograder.check.registry import exercise
 from course_lib import autograd, gates
-
 
 
 def _logistic(x):

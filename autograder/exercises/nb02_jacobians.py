@@ -19,8 +19,8 @@ lecture's worked numbers written out here, or from closed-form Jacobians.
 """
 import numpy as np
 
-from autograder import compare
-from autograder.registry import exercise
+from autograder.check import compare
+from autograder.check.registry import exercise
 from course_lib import layers, optim
 from course_lib.datasets import load_fashion_mnist, train_val_split
 

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from autograder import compare
-from autograder.registry import exercise
+from autograder.check import compare
+from autograder.check.registry import exercise
 from course_lib import geometry, layers
 from course_lib.layers import conv as conv_module
 
@@ -67,10 +67,10 @@ def _array_with_hints(name, got, expected, variants, **kwargs):
     """
     try:
         compare.array(name, got, expected, **kwargs)
-    except compare.CheckFailure as failure:
+    except compare.WrongAnswer as failure:
         for candidate, explanation in variants:
             if candidate is not None and _matches(got, candidate):
-                raise compare.CheckFailure(f"{failure}\n  diagnosis: {explanation}") from None
+                raise compare.WrongAnswer(f"{failure}\n  diagnosis: {explanation}") from None
         raise
 
 
@@ -110,8 +110,8 @@ def conv_output_size(rng, hidden, student_conv_output_size):
                    f"W - span + 2P = {W - span + 2 * P} is not a multiple of S = {S}")
             try:
                 compare.raises(ValueError, student_conv_output_size, W, F, S, P, D)
-            except compare.CheckFailure as failure:
-                raise compare.CheckFailure(f"{failure}\n  this configuration does not fit: {why}, "
+            except compare.WrongAnswer as failure:
+                raise compare.WrongAnswer(f"{failure}\n  this configuration does not fit: {why}, "
                                            "so conv_output_size must raise ValueError.") from None
             continue
         got = student_conv_output_size(W, F, S, P, D)
@@ -235,10 +235,10 @@ def conv_backward_naive(rng, hidden, student_backward):
         try:
             compare.gradient("dx", dx, lambda x_: layers.conv_forward_naive(x_, w, b, conv_param)[0],
                              x, dout)
-        except compare.CheckFailure as failure:
+        except compare.WrongAnswer as failure:
             hint = _dx_padding_hint(dx, dout, x, w, conv_param)
             if hint:
-                raise compare.CheckFailure(f"{failure}\n  diagnosis: {hint}") from None
+                raise compare.WrongAnswer(f"{failure}\n  diagnosis: {hint}") from None
             raise
         compare.array("dx", dx, expected[0])
         compare.array("dw", dw, expected[1], batch_size=x.shape[0])

@@ -19,9 +19,9 @@ import copy
 
 import numpy as np
 
-from autograder import compare
-from autograder.registry import exercise
-from course_lib import datasets, layers, nn, transfer
+from autograder.check import compare
+from autograder.check.registry import exercise
+from course_lib import datasets, nn, transfer
 
 # Accuracy the default hyperparameters must reach on held-out splits with 20 labels per
 # class (course_lib.transfer.fit_softmax_classifier, the reference, reaches about 0.78
@@ -34,10 +34,10 @@ HIDDEN_SPLIT_SIZE = 300
 # ---------------------------------------------------------------------------- shared helpers
 
 def _guarded(model, methods, hint):
-    """A deep copy of model whose listed methods raise CheckFailure with `hint`."""
+    """A deep copy of model whose listed methods raise WrongAnswer with `hint`."""
     def refuse(name):
         def method(self, *args, **kwargs):
-            raise compare.CheckFailure(f"your code called model.{name}(...): {hint}")
+            raise compare.WrongAnswer(f"your code called model.{name}(...): {hint}")
         return method
 
     guarded = copy.deepcopy(model)

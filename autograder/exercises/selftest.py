@@ -8,8 +8,8 @@ selftest.relu_forward       student(x) -> (out, cache); may not call course_lib.
 import numpy as np
 
 import course_lib.layers
-from autograder import compare
-from autograder.registry import exercise
+from autograder.check import compare
+from autograder.check.registry import exercise
 
 
 @exercise("selftest.square_derivative")

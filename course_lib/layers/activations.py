@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from course_lib._validate import require_array, require_shape
+from course_lib._arguments import require_array, require_shape
 
 
 def _require_upstream(dout, x):

@@ -11,7 +11,7 @@ is its adjoint, used for the input gradient and by conv_transpose.
 """
 import numpy as np
 
-from course_lib._validate import (
+from course_lib._arguments import (
     require_keys,
     require_ndim,
     require_positive_int,

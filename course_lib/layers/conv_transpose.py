@@ -12,7 +12,7 @@ cropped from the border of the painted image.
 """
 import numpy as np
 
-from course_lib._validate import require_ndim, require_positive_int, require_shape
+from course_lib._arguments import require_ndim, require_positive_int, require_shape
 from course_lib.layers.conv import col2im, im2col, pad_channels_first, read_conv_param
 
 

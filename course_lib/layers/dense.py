@@ -1,7 +1,7 @@
 """Fully connected (affine) layer: out = x.reshape(N, D) @ w + b, and its gradients."""
 import numpy as np
 
-from course_lib._validate import require_array, require_ndim, require_shape
+from course_lib._arguments import require_array, require_ndim, require_shape
 
 
 def affine_forward(x, w, b):

@@ -4,7 +4,7 @@ Both average over the N examples and return (loss, dx) with dx = dL/dx.
 """
 import numpy as np
 
-from course_lib._validate import require_labels, require_ndim
+from course_lib._arguments import require_labels, require_ndim
 
 
 def _check_scores_and_labels(x, y):

@@ -15,7 +15,7 @@ batch at once (with S == HH == WW these slices are exactly the reshape's window 
 """
 import numpy as np
 
-from course_lib._validate import require_keys, require_ndim, require_positive_int, require_shape
+from course_lib._arguments import require_keys, require_ndim, require_positive_int, require_shape
 from course_lib.geometry import conv_output_size
 
 

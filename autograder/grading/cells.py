@@ -1,0 +1,68 @@
+"""The vocabulary of a course notebook's cells, in one place.
+
+nbgrader marks cells in `cell.metadata["nbgrader"]`; its own predicates (`nbgrader.utils`)
+decide what is a grade, a solution or a locked cell, and this module names the roles the
+course uses on top of them. Every reader of notebooks (staging, samples, validate, the
+feedback filter, the tests) asks here instead of reading the metadata itself.
+
+Roles:
+- answer: a cell the student fills in (nbgrader solution cell, code or markdown);
+- solution code: an answer that is code (an exercise's implementation);
+- written answer: an answer with points (graded by hand in the formgrader);
+- test: a code cell with points that is not an answer (autograded);
+- locked: a cell nbgrader restores from the source when grading (tests, read-only cells).
+
+Markers inside cells:
+- `### BEGIN SOLUTION` / `### END SOLUTION`: stripped from the release;
+- `### BEGIN HIDDEN TESTS` / `### END HIDDEN TESTS`: in test cells, stripped from the
+  release and from feedback;
+- `### BEGIN TYPICAL BUG` / `### END TYPICAL BUG`: inside a solution region, the usual
+  mistake as comments (the course's own convention, see `samples`).
+"""
+from nbgrader.utils import is_grade, is_locked, is_solution
+
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_TYPICAL_BUG, END_TYPICAL_BUG = "### BEGIN TYPICAL BUG", "### END TYPICAL BUG"
+# without the leading "###": tracebacks and staged sources are matched on these words alone
+BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+
+
+def nbgrader_metadata(cell):
+    """The cell's nbgrader metadata (an empty dict for a plain cell)."""
+    return cell.metadata.get("nbgrader", {})
+
+
+def grade_id(cell):
+    """The cell's nbgrader grade id, or None for a plain cell."""
+    return nbgrader_metadata(cell).get("grade_id")
+
+
+def points(cell):
+    """Points of a graded cell, as a float."""
+    return float(nbgrader_metadata(cell).get("points", 0))
+
+
+def is_answer(cell):
+    return is_solution(cell)
+
+
+def is_solution_code(cell):
+    return is_solution(cell) and cell.cell_type == "code"
+
+
+def is_written_answer(cell):
+    return is_solution(cell) and is_grade(cell)
+
+
+def is_test(cell):
+    return is_grade(cell) and not is_solution(cell) and cell.cell_type == "code"
+
+
+def is_restored(cell):
+    """nbgrader puts this cell back from the source when grading (a test or a read-only cell)."""
+    return is_locked(cell)
+
+
+def cells_by_grade_id(nb, role=None):
+    """grade id -> cell, for the notebook's cells with a grade id (and the role, if given)."""
+    return {grade_id(c): c for c in nb.cells if grade_id(c) and (role is None or role(c))}
