@@ -1,16 +1,21 @@
 """`python -m autograder <command>`: validate, release, grade, demo."""
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from autograder.grading.course import CourseSettings
+from autograder.grading.sandbox import SandboxUnavailable
 
 
 def _settings(args):
     settings = CourseSettings().with_root(args.root)
     if args.cell_timeout:
-        from dataclasses import replace
         settings = replace(settings, cell_timeout_s=args.cell_timeout)
+    if getattr(args, "no_sandbox", False):
+        print("WARNING: grading WITHOUT the sandbox (--no-sandbox): submissions can read and change "
+              "anything this user can. Use it only for code you trust.", file=sys.stderr)
+        settings = replace(settings, sandbox=False)
     return settings
 
 
@@ -68,6 +73,8 @@ def parser():
             cmd.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         if jobs:
             cmd.add_argument("--jobs", type=int, help="parallel grading processes (default: number of cores)")
+            cmd.add_argument("--no-sandbox", action="store_true",
+                             help="run submissions without the bubblewrap sandbox (trusted code only)")
         cmd.set_defaults(func=func)
         return cmd
 
@@ -83,4 +90,8 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SandboxUnavailable as error:
+        print(f"cannot grade: {error}", file=sys.stderr)
+        return 3

@@ -1,19 +1,19 @@
-"""Grading throughput: K perfect sample submissions per assignment, graded serially and with 2 workers.
+"""Grading throughput: K perfect sample submissions per assignment, with and without the sandbox.
 
-    python benchmarks/bench_grading.py [--submissions K] [--jobs 1 2]
+    python benchmarks/bench_grading.py [--submissions K] [--jobs 1 2] [--rounds R]
 
-Uses the course notebooks (or the fixture assignment while there are none) in a
-temporary copy of the course; prints, per assignment and worker count, the seconds
-per submission and submissions per minute.
+Uses the course notebooks in a temporary copy of the course; for each assignment and worker
+count, grades the batch R times in each mode, alternating (so load changes hit both), and
+prints the median seconds per submission, submissions per minute and the sandbox's cost.
 """
 import argparse
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from autograder.demo import FIXTURE_COURSE
 from autograder.grading import course, samples
 from autograder.grading.course import CourseSettings
 from autograder.grading.pipeline import grade
@@ -24,8 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def bench_course(scratch):
     settings = CourseSettings().with_root(REPO)
-    source_root = REPO if course.assignments(settings) else FIXTURE_COURSE
-    shutil.copytree(source_root / settings.source_directory, scratch / settings.source_directory)
+    shutil.copytree(settings.source_root, scratch / settings.source_directory)
     settings = replace(settings, root=scratch)
     release(settings)
     return settings
@@ -46,8 +45,9 @@ def time_grading(settings, submissions, assignment, jobs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=8, help="students (K)")
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--submissions", type=int, default=4, help="students (K)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[2])
+    parser.add_argument("--rounds", type=int, default=2, help="batches per mode (R)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         settings = bench_course(Path(scratch))
@@ -57,15 +57,19 @@ def main():
             for k in range(args.submissions):
                 samples.write_submission(submissions, f"student{k:03d}", assignment, perfect)
         count = args.submissions
-        print(f"{count} perfect submissions per assignment")
-        print(f"{'assignment':24s} {'jobs':>4s} {'s/submission':>12s} {'submissions/min':>15s} {'speed-up':>8s}")
+        print(f"{count} perfect submissions per assignment, median of {args.rounds} batches per mode")
+        print(f"{'assignment':24s} {'jobs':>4s} {'s/sub, no sandbox':>17s} {'s/sub, sandbox':>14s} "
+              f"{'sandbox cost':>12s} {'subs/min, sandbox':>17s}")
         for assignment in course.assignments(settings):
-            baseline = None
             for jobs in args.jobs:
-                seconds = time_grading(settings, submissions, assignment, jobs)
-                baseline = baseline or seconds
-                print(f"{assignment:24s} {jobs:4d} {seconds / count:12.2f} {60 * count / seconds:15.1f} "
-                      f"{baseline / seconds:7.2f}x", flush=True)
+                times = {False: [], True: []}
+                for _ in range(args.rounds):
+                    for sandbox in (False, True):
+                        mode = replace(settings, sandbox=sandbox)
+                        times[sandbox].append(time_grading(mode, submissions, assignment, jobs) / count)
+                plain, boxed = statistics.median(times[False]), statistics.median(times[True])
+                print(f"{assignment:24s} {jobs:4d} {plain:17.2f} {boxed:14.2f} {boxed / plain - 1:+11.0%} "
+                      f"{60 / boxed:17.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ release      student versions of the source notebooks (nbgrader generate_assignm
 tamper       static scan of student cells for monkeypatching and forbidden imports
 staging      the copy of a submission that nbgrader grades (metadata from the source, scan)
 guarded_execute, hidden_tracebacks   nbgrader preprocessors: output cap, crash report, feedback
+sandbox      the bubblewrap sandbox every graded kernel (and all it starts) runs in
 isolated     grade one submission in a throwaway course directory
 pool         run isolated grading jobs in worker processes
 pipeline     `grade`: find, grade, merge, export

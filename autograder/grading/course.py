@@ -9,6 +9,8 @@ course root/
   gradebook.db, grades.csv         nbgrader's gradebook and its CSV export
   .autograder/graded/              the resume ledger (ledger.py)
 """
+import hashlib
+import hmac
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -16,6 +18,11 @@ from pathlib import Path
 
 import nbformat
 
+import autograder
+import course_lib
+from autograder.check.checker import DEFAULT_HIDDEN_SEED, HIDDEN_SEED_ENV
+from autograder.grading.sandbox import SandboxLimits
+from course_lib.datasets import DATA_DIR
 from course_lib.threads import SINGLE_THREAD_ENV
 
 COURSE_ID = "backprop-course"
@@ -36,6 +43,10 @@ class CourseSettings:
     kernel_memory_mb: address-space cap (RLIMIT_AS) of each grading kernel, so a
         huge allocation raises MemoryError instead of killing the machine.
     max_output_lines / max_output_bytes: per cell, kept in the graded notebook.
+    sandbox: run every submission's kernel (and all it starts) in the bubblewrap sandbox
+        (sandbox.py); False only through `grade --no-sandbox`, for trusted submissions.
+    max_processes, kernel_cpu_s, max_file_mb: the sandbox's other limits: tasks alive at
+        once, CPU seconds per process, largest file written.
     """
 
     root: Path = field(default_factory=Path.cwd)
@@ -45,6 +56,10 @@ class CourseSettings:
     kernel_memory_mb: int = field(default_factory=lambda: _env_int("AUTOGRADER_KERNEL_MEMORY_MB", 3072))
     max_output_lines: int = 1000
     max_output_bytes: int = 100_000
+    sandbox: bool = True
+    max_processes: int = 256
+    kernel_cpu_s: int = 600
+    max_file_mb: int = 256
 
     def with_root(self, root):
         return replace(self, root=Path(root).resolve())
@@ -73,6 +88,10 @@ class CourseSettings:
     @property
     def default_submissions(self):
         return Path(self.root) / "submitted"
+
+    def sandbox_limits(self):
+        return SandboxLimits(memory_mb=self.kernel_memory_mb, max_processes=self.max_processes,
+                             cpu_seconds=self.kernel_cpu_s, max_file_mb=self.max_file_mb)
 
     def release_dir(self, assignment):
         return Path(self.root) / "release" / assignment
@@ -114,3 +133,21 @@ def prepare_grading_process():
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     os.environ.update(SINGLE_THREAD_ENV)
+
+
+def code_the_notebooks_read():
+    """Host folders a graded notebook may read (read-only in the sandbox): the course's code
+    and its data. Nothing else of the course folder is visible to a submission."""
+    return (Path(course_lib.__file__).parent, Path(autograder.__file__).parent, DATA_DIR)
+
+
+def kernel_hidden_seed(assignment):
+    """The hidden-test seed a grading kernel receives for `assignment`.
+
+    The instructor's secret ($AUTOGRADER_HIDDEN_SEED) never enters a submission's process:
+    anything a kernel can read, a submission can print into its feedback. The kernel gets
+    an HMAC of the secret and the assignment, so what leaks is at most the hidden inputs of
+    the assignment already being graded, never the secret or another assignment's inputs.
+    """
+    secret = os.environ.get(HIDDEN_SEED_ENV, DEFAULT_HIDDEN_SEED).encode()
+    return hmac.new(secret, assignment.encode(), hashlib.sha256).hexdigest()

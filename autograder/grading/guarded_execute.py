@@ -1,4 +1,4 @@
-"""nbgrader's Execute preprocessor with two guards nbgrader 0.9 lacks.
+"""nbgrader's Execute preprocessor with the guards nbgrader 0.9 lacks.
 
 1. Output cap while the cell runs: a cell printing megabytes would otherwise be held
    in the grader's memory and written into the graded notebook and the feedback.
@@ -7,14 +7,16 @@
    which cell was running to `crash_report_path`; the pipeline regrades with that
    cell listed in `disabled_cells` (it then raises the reason instead of running),
    so the student loses only the tests that depend on it.
+3. Sandbox: with `sandboxed`, the kernel is started by SandboxedKernelManager (sandbox.py).
 """
 import json
 import os
 
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer, Unicode
+from traitlets import Bool, Dict, Integer, Unicode
 
+from autograder.grading.sandbox import SandboxedKernelManager
 from autograder.grading.staging import disabled_source
 
 CRASH_REPORT_ENV = "AUTOGRADER_CRASH_REPORT"
@@ -32,6 +34,26 @@ class GuardedExecute(Execute):
     disabled_cells = Dict(
         {}, help="Cell index (as str) -> reason: these cells raise the reason instead of running."
     ).tag(config=True)
+
+    kernel_env = Dict(
+        value_trait=Unicode(), help="Variables set in the kernel's environment, over the grader's."
+    ).tag(config=True)
+
+    sandboxed = Bool(
+        False, help="Run the kernel in the grading sandbox (configure c.SandboxedKernelManager)."
+    ).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # nbgrader's Execute.__init__ fixes kernel_manager_class, so config cannot choose it
+        if self.sandboxed:
+            self.kernel_manager_class = SandboxedKernelManager
+
+    async def async_start_new_kernel(self, **kwargs):
+        # the sandboxed kernel's environment is the sandbox's own (SandboxedKernelManager.sandbox_env)
+        if self.kernel_env and not self.sandboxed:
+            kwargs.setdefault("env", {**os.environ, **self.kernel_env})
+        return await super().async_start_new_kernel(**kwargs)
 
     def preprocess(self, nb, resources, km=None):
         self._output_budget = {}

@@ -2,16 +2,18 @@
 
 Each submission gets its own copy of the gradebook (a snapshot holding only the
 assignment's definition), its own submitted/autograded/feedback folders and a kernel
-whose working directory holds only the staged notebook plus the instructor's files.
-So workers can run in parallel without sharing an SQLite file, and a broken
-submission cannot touch anyone else's. The parent merges the result serially.
+whose working directory holds only the staged notebook. So workers can run in parallel
+without sharing an SQLite file. The kernel, and everything the submission starts, runs
+in the grading sandbox (sandbox.py): it sees its staged folder read-write, the course's
+code read-only and nothing else, so it cannot reach anyone else's work or the grader's.
+The parent merges the result serially.
 
 Runs in a worker process: everything in and out is plain picklable data.
 """
 import json
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -20,9 +22,13 @@ from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, parse_utc
 
+from autograder.check.checker import HIDDEN_SEED_ENV
 from autograder.grading import course
 from autograder.grading.config import build_config
-from autograder.grading.staging import read_submission, source_profile, stage_notebook, stand_in_notebook
+from autograder.grading.staging import add_notice, read_submission, source_profile, stage_notebook, stand_in_notebook
+
+UNSANDBOXED_NOTICE = ("This submission was graded without the grading sandbox (`grade --no-sandbox`): "
+                      "its code could reach the rest of the grading machine.")
 
 MAX_CRASH_RECOVERIES = 5
 
@@ -97,6 +103,8 @@ def _stage(job, staged_dir, notices, force_reason=None):
         else:
             staged, found = stage_notebook(nb, source_profile(course.read_notebook(source_path)))
             notices.extend(f"{source_path.name}: {n}" for n in found)
+        if not job.settings.sandbox:
+            add_notice(staged, [UNSANDBOXED_NOTICE])
         nbformat.write(staged, str(staged_dir / source_path.name))
 
 
@@ -105,8 +113,27 @@ def _scratch_course(job):
     return replace(job.settings, root=job.work_dir)
 
 
+def _staged_dir(job):
+    return _scratch_course(job).default_submissions / job.student / job.assignment
+
+
+def _kernel_dir(job):
+    """The sandboxed kernel's working folder, the only one it may write: apart from every folder
+    nbgrader reads or writes, and short (the kernel's ipc sockets live there)."""
+    return job.work_dir / "kernel"
+
+
 def _config(job, disabled_cells):
     c = build_config(_scratch_course(job))
+    kernel_env = {HIDDEN_SEED_ENV: course.kernel_hidden_seed(job.assignment)}
+    if job.settings.sandbox:
+        c.GuardedExecute.sandboxed = True
+        c.SandboxedKernelManager.scratch_dir = str(_kernel_dir(job))
+        c.SandboxedKernelManager.read_only_paths = [str(p) for p in course.code_the_notebooks_read()]
+        c.SandboxedKernelManager.sandbox_env = kernel_env
+        c.SandboxedKernelManager.limits = asdict(job.settings.sandbox_limits())
+    else:
+        c.GuardedExecute.kernel_env = kernel_env
     c.CourseDirectory.source_directory = str(job.settings.source_root.resolve())
     c.GuardedExecute.crash_report_path = str(job.work_dir / "crash.json")
     c.GuardedExecute.disabled_cells = dict(disabled_cells)
@@ -170,7 +197,8 @@ def grade_in_isolation(job):
     notices = []
     timestamp = _read_timestamp(job.submission_dir, notices)
     result = GradingResult(job.assignment, job.student, timestamp, notices=notices)
-    staged_dir = scratch.default_submissions / job.student / job.assignment
+    staged_dir = _staged_dir(job)
+    _kernel_dir(job).mkdir()
     _stage(job, staged_dir, notices)
     if timestamp:
         (staged_dir / "timestamp.txt").write_text(timestamp)

@@ -34,13 +34,26 @@ def merge_grades(db_url, course_id, result):
         gb.db.commit()
 
 
+# What nbgrader writes into a graded folder; anything else there came from a submission's code
+# (an unsandboxed kernel runs in it) and stays out of the course.
+GRADED_FILES = ("*.ipynb", "*.html", "timestamp.txt")
+
+
+def _not_graded_output(folder, names):
+    """copytree `ignore`: everything but regular files named like nbgrader's outputs (no links)."""
+    return [name for name in names
+            if (Path(folder) / name).is_symlink() or not (Path(folder) / name).is_file()
+            or not any(Path(name).match(pattern) for pattern in GRADED_FILES)]
+
+
 def replace_tree(source, destination):
-    """Make `destination` a copy of `source`; a crash leaves either the old or the new copy."""
+    """Make `destination` a copy of nbgrader's outputs in `source`; a crash leaves either the old
+    or the new copy."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.with_name(f".{destination.name}.incoming")
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
+    shutil.copytree(source, staging, ignore=_not_graded_output)
     for path in staging.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)  # nbgrader writes 444; keep them replaceable
     old = destination.with_name(f".{destination.name}.old")

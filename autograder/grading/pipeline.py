@@ -21,6 +21,7 @@ from autograder.grading.isolated import GradingJob
 from autograder.grading.merge import merge_grades, merge_outputs
 from autograder.grading.pool import run_jobs
 from autograder.grading.release import release
+from autograder.grading.sandbox import require_sandbox
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,16 @@ def grade(settings, submissions_dir=None, assignments=None, jobs=None, progress=
     assignments = assignments or course.assignments(settings)
     submissions_dir = Path(submissions_dir or settings.default_submissions)
     prepare_grading_process()
+    if settings.sandbox:
+        require_sandbox()  # before anything is graded: never half a batch unsandboxed
     ensure_released(settings, assignments)
     pending = [
         s for s in find_submissions(submissions_dir, assignments)
         if not ledger.is_graded(settings, s.assignment, s.student, s.key)
     ]
     results, failures = {}, []
-    with tempfile.TemporaryDirectory(prefix="autograder-") as scratch:
+    # a short scratch path: the kernels' ipc sockets live under it (unix socket paths are short)
+    with tempfile.TemporaryDirectory(prefix="ag-") as scratch:
         scratch = Path(scratch)
         template = scratch / "template.db"
         snapshot_gradebook(settings, template)

@@ -15,6 +15,7 @@ from autograder.grading.isolated import GradingJob
 from autograder.grading.pool import run_jobs
 from autograder.grading.release import release
 from autograder.grading.samples import write_submission
+from autograder.grading.sandbox import require_sandbox
 
 EXPECTATIONS = {"solution": "pass", "stub": "fail"}
 
@@ -60,9 +61,11 @@ def _manually_graded(settings, assignment):
 def validate(settings, assignments=None, jobs=None):
     """(verdicts, problems): one CellVerdict per test cell and run, and human-readable problems."""
     assignments = assignments or course.assignments(settings)
+    if settings.sandbox:
+        require_sandbox()
     release(settings, assignments)
     verdicts, problems = [], []
-    with tempfile.TemporaryDirectory(prefix="autograder-validate-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="ag-") as scratch:
         scratch = Path(scratch)
         template = scratch / "template.db"
         pipeline.snapshot_gradebook(settings, template)

@@ -13,7 +13,8 @@ from autograder.grading.release import release
 from autograder.grading.summary import score_table
 from support import REPO
 
-pytestmark = pytest.mark.slow  # grades with the real nbgrader
+# grades with the real nbgrader; one xdist worker builds the module's batch (make test: --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("course_notebooks")]
 
 ASSIGNMENTS = course.assignments(CourseSettings().with_root(REPO))
 

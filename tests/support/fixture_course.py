@@ -16,11 +16,13 @@ NOTEBOOK = "fixture.ipynb"
 POINTS = {"test_relu": 2.0, "test_square": 3.0}
 
 
-def make_course(root, cell_timeout_s=10, kernel_memory_mb=3072):
-    """Copy the fixture course to `root`, release it, and return its CourseSettings."""
+def make_course(root, **settings_fields):
+    """Copy the fixture course to `root`, release it, and return its CourseSettings.
+
+    settings_fields: CourseSettings fields to change (default cell timeout: 10 s).
+    """
     shutil.copytree(FIXTURE_COURSE / "notebooks", Path(root) / "notebooks")
-    settings = replace(CourseSettings(cell_timeout_s=cell_timeout_s, kernel_memory_mb=kernel_memory_mb)
-                       .with_root(root))
+    settings = replace(CourseSettings(), **{"cell_timeout_s": 10, **settings_fields}).with_root(root)
     release(settings)
     return settings
 

@@ -23,7 +23,8 @@ from support.fixture_course import (
     write_students,
 )
 
-pytestmark = pytest.mark.slow  # grades with the real nbgrader
+# grades with the real nbgrader; one xdist worker builds the module's batch (make test: --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile_batch")]
 
 CELL_TIMEOUT_S = 4
 KERNEL_MEMORY_MB = 1024

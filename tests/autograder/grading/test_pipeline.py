@@ -18,7 +18,8 @@ from support.fixture_course import (
     write_students,
 )
 
-pytestmark = pytest.mark.slow  # grades with the real nbgrader
+# grades with the real nbgrader; one xdist worker builds the module's batch (make test: --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fixture_pipeline")]
 
 
 @pytest.fixture(scope="module")
