@@ -256,14 +256,14 @@ def _batch(tmp_path_factory, monkeypatch_factory, sandbox):
     settings = make_course(root, cell_timeout_s=30, max_file_mb=MAX_FILE_MB, max_processes=MAX_PROCESSES)
     settings = replace(settings, sandbox=sandbox)
     students = samples.build_samples(settings, ASSIGNMENT)
-    blank, perfect = students["blank"][NOTEBOOK], students["perfect"][NOTEBOOK]
+    blank = students["blank"][NOTEBOOK]
     listener = Listener()
     batch = Batch(listener.port)
     sources = attack_sources(batch)
     attackers = {f"attack_{name}": {NOTEBOOK: _attacker(blank, sources[name])} for name in ATTACKS}
-    # honest students sort after the attackers ("attack_" < "blank" < "perfect"), so a thief
-    # that takes the last solution it finds takes the perfect student's
-    write_students(settings, {**attackers, "blank": {NOTEBOOK: blank}, "perfect": {NOTEBOOK: perfect}})
+    # the sample students (perfect, blank, tampered, each typical bug) sort after the attackers,
+    # so a thief that keeps the last solution it finds keeps the perfect student's
+    write_students(settings, {**attackers, **students})
     submitted = settings.default_submissions
     stamps_before = {p: p.read_bytes() for p in submitted.glob("*/*/timestamp.txt")}
     with monkeypatch_factory.context() as patch:
@@ -310,6 +310,14 @@ def test_sandboxed_every_student_is_graded_and_honest_scores_hold(sandboxed):
     results = sandboxed["results"]
     assert cell_scores(results[(ASSIGNMENT, "perfect")]) == expected_scores()
     assert cell_scores(results[(ASSIGNMENT, "blank")]) == expected_scores(lost=POINTS)
+
+
+def test_honest_students_score_the_same_with_and_without_the_sandbox(sandboxed, unsandboxed):
+    honest = [student for _, student in sandboxed["results"] if not student.startswith("attack_")]
+    assert {"perfect", "blank", "tampered", "bug-relu", "bug-square"} <= set(honest)
+    for student in honest:
+        assert cell_scores(sandboxed["results"][(ASSIGNMENT, student)]) == \
+            cell_scores(unsandboxed["results"][(ASSIGNMENT, student)]), student
 
 
 @pytest.mark.parametrize("name", ATTACKS)
