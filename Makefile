@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export OPENBLAS_THREAD_TIMEOUT ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test lab release grade data pretrain bench clean
+.PHONY: demo test lab validate release grade export data pretrain bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,14 @@ lab: $(STAMP)
 release: $(STAMP)
 	$(PY) -m autograder release
 
+validate: $(STAMP)
+	$(PY) -m autograder validate
+
 grade: $(STAMP)
 	$(PY) -m autograder grade
+
+export: $(STAMP)
+	$(PY) -m autograder export
 
 data: $(STAMP)
 	$(PY) data/build_data.py $(if $(FASHION_MNIST_DIR),--fashion-mnist-dir $(FASHION_MNIST_DIR))
@@ -47,4 +53,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_notebooks.py
 
 clean:
-	rm -rf release submitted autograded feedback gradebook.db grades.csv outputs
+	rm -rf release submitted autograded feedback gradebook.db grades*.csv grades_*.png outputs .autograder

@@ -48,7 +48,7 @@ def run_demo(settings, jobs=None, bug_samples=DEMO_BUG_SAMPLES):
             samples.write_submission(submissions, student, assignment, notebooks)
     results = pipeline.grade(settings, submissions, assignments, jobs=jobs)
     print()
-    print(score_table(results))
+    print(score_table(settings, results))
     print(f"\n{len(results)} submissions graded in {time.monotonic() - start:.0f} s. "
           f"Feedback: {settings.root / 'feedback'}  grades: {settings.grades_csv}")
     return results

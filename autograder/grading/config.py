@@ -2,8 +2,9 @@
 JupyterLab's formgrader all read the same settings.
 
 `build_config` turns a `CourseSettings` (course.py) into the traitlets `Config` that
-nbgrader's converters and `NbGraderAPI` take. The root `nbgrader_config.py` (read by the
-formgrader and the `nbgrader` command line) only calls `apply_to(get_config())`.
+nbgrader's converters and `NbGraderAPI` take, on top of the course's own nbgrader_config.py,
+which ends with `apply_course_config(c)` so the formgrader and the `nbgrader` command line
+see the same settings.
 """
 from pathlib import Path
 
@@ -12,14 +13,14 @@ from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
-    GetGrades,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,
 )
 from traitlets.config import Config
 
-from autograder.grading.course import CourseSettings
+from autograder.grading.course import read_course_config, settings_from_config
+from autograder.grading.feedback import GetGradesMarkingUngraded
 from autograder.grading.guarded_execute import GuardedExecute
 from autograder.grading.hidden_tracebacks import ClearHiddenTracebackLines
 
@@ -43,9 +44,8 @@ def kernel_arguments(memory_mb):
     return [f"--IPKernelApp.exec_lines={line}", "--IPKernelApp.log_level=ERROR"]
 
 
-def apply_to(c, settings=None):
-    """Fill the traitlets Config `c` with the course's nbgrader settings and return it."""
-    s = settings or CourseSettings()
+def apply_to(c, s):
+    """Fill the traitlets Config `c` with the nbgrader settings of the course `s` (CourseSettings)."""
     c.CourseDirectory.root = str(Path(s.root).resolve())
     c.CourseDirectory.course_id = s.course_id
     c.CourseDirectory.source_directory = s.source_directory
@@ -72,13 +72,24 @@ def apply_to(c, settings=None):
     c.OverwriteCells.add_missing_cells = True
 
     # feedback shows test cells without their hidden-test region, in sources and tracebacks
-    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests,
+    c.GenerateFeedback.preprocessors = [GetGradesMarkingUngraded, CSSHTMLHeaderPreprocessor, ClearHiddenTests,
                                         ClearHiddenTracebackLines]
     c.ClearHiddenTests.enforce_metadata = False
     c.NbGraderAPI.log_level = "WARN"
     return c
 
 
-def build_config(settings=None):
-    """A fresh traitlets Config for `settings` (defaults: the course in the current directory)."""
-    return apply_to(Config(), settings)
+def build_config(settings):
+    """The traitlets Config nbgrader runs with: the course's nbgrader_config.py (the instructor's
+    nbgrader settings: late-submission plugin, exchange, ...), then the course's grading settings."""
+    config = read_course_config(settings.config_file) if settings.config_file else Config()
+    return apply_to(config, settings)
+
+
+def apply_course_config(c):
+    """For the course's nbgrader_config.py, last: apply the settings written above it to `c`.
+
+    So the formgrader and the `nbgrader` command line run with what `python -m autograder` uses.
+    """
+    root = c.get("CourseDirectory", {}).get("root") or Path.cwd()
+    return apply_to(c, settings_from_config(c, root))

@@ -29,16 +29,22 @@ COURSE_ID = "backprop-course"
 SOURCE_DIRECTORY = "notebooks"
 
 
-def _env_int(name, default):
-    value = os.environ.get(name)
-    return int(value) if value else default
+CONFIG_FILE = "nbgrader_config.py"
+
+
+class ConfigError(ValueError):
+    """The course's nbgrader_config.py asks for a setting that does not exist."""
 
 
 @dataclass(frozen=True)
 class CourseSettings:
     """Where the course lives and the limits every graded kernel runs under.
 
+    An instructor sets these in the course's nbgrader_config.py as `c.CourseSettings.<field>`
+    (`load_course` reads them); nbgrader's own settings live in the same file.
+
     root: course directory holding notebooks/, release/, gradebook.db, ...
+    config_file: the course's nbgrader_config.py, or None (defaults only).
     cell_timeout_s: wall-clock limit per cell; the kernel is interrupted after it.
     kernel_memory_mb: address-space cap (RLIMIT_AS) of each grading kernel, so a
         huge allocation raises MemoryError instead of killing the machine.
@@ -50,10 +56,11 @@ class CourseSettings:
     """
 
     root: Path = field(default_factory=Path.cwd)
+    config_file: Path | None = None
     course_id: str = COURSE_ID
     source_directory: str = SOURCE_DIRECTORY
-    cell_timeout_s: int = field(default_factory=lambda: _env_int("AUTOGRADER_CELL_TIMEOUT", 60))
-    kernel_memory_mb: int = field(default_factory=lambda: _env_int("AUTOGRADER_KERNEL_MEMORY_MB", 3072))
+    cell_timeout_s: int = 60
+    kernel_memory_mb: int = 3072
     max_output_lines: int = 1000
     max_output_bytes: int = 100_000
     sandbox: bool = True
@@ -99,6 +106,39 @@ class CourseSettings:
     def output_dir(self, kind, student, assignment):
         """kind: "autograded" or "feedback" (nbgrader's per-student output folders)."""
         return Path(self.root) / kind / student / assignment
+
+
+def read_course_config(config_file):
+    """The traitlets Config an nbgrader_config.py builds (it may import autograder: it is trusted)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    path = Path(config_file)
+    return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+
+
+# fields an instructor may set as c.CourseSettings.<name>; root and config_file come from where it is
+CONFIGURABLE_FIELDS = ("cell_timeout_s", "kernel_memory_mb", "max_output_lines", "max_output_bytes",
+                       "max_processes", "kernel_cpu_s", "max_file_mb")
+
+
+def settings_from_config(config, root, config_file=None):
+    """CourseSettings for the course at `root` from a loaded traitlets Config."""
+    section = config.get("CourseSettings", {})
+    unknown = set(section) - set(CONFIGURABLE_FIELDS)
+    if unknown:
+        raise ConfigError(f"c.CourseSettings has no setting {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(CONFIGURABLE_FIELDS)}")
+    course_id = config.get("CourseDirectory", {}).get("course_id", COURSE_ID)
+    return CourseSettings(root=Path(root).resolve(), config_file=config_file, course_id=course_id,
+                          **{name: section[name] for name in CONFIGURABLE_FIELDS if name in section})
+
+
+def load_course(root):
+    """The CourseSettings of the course folder `root`, read from its nbgrader_config.py if it has one."""
+    config_file = Path(root).resolve() / CONFIG_FILE
+    if not config_file.is_file():
+        return CourseSettings().with_root(root)
+    return settings_from_config(read_course_config(config_file), root, config_file)
 
 
 def assignments(settings):

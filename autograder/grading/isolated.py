@@ -25,6 +25,7 @@ from nbgrader.utils import capture_log, parse_utc
 from autograder.check.checker import HIDDEN_SEED_ENV
 from autograder.grading import course
 from autograder.grading.config import build_config
+from autograder.grading.feedback import say_not_graded_yet
 from autograder.grading.staging import add_notice, read_submission, source_profile, stage_notebook, stand_in_notebook
 
 UNSANDBOXED_NOTICE = ("This submission was graded without the grading sandbox (`grade --no-sandbox`): "
@@ -216,6 +217,7 @@ def grade_in_isolation(job):
             notices.append("Feedback could not be generated; grades were recorded.")
         result.autograded_dir = scratch.output_dir("autograded", job.student, job.assignment)
         result.feedback_dir = scratch.output_dir("feedback", job.student, job.assignment)
+        say_not_graded_yet(result.feedback_dir)
     else:
         result.error = error[-2000:]
     _collect(job, result)

@@ -3,7 +3,8 @@
 An entry is written (atomically) only after a student's grades are committed to
 the gradebook and their autograded notebook and feedback are in place. Its key
 is the submission's content hash (notebooks + timestamp.txt), so a resubmission
-is regraded and an unchanged one is skipped.
+is regraded and an unchanged one is skipped; it also records what the submission was
+graded against (pipeline.grading_fingerprint) and which hidden seed graded it.
 """
 import hashlib
 import json
@@ -30,11 +31,6 @@ def read_entry(settings, assignment, student):
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def is_graded(settings, assignment, student, key):
-    entry = read_entry(settings, assignment, student)
-    return entry is not None and entry.get("key") == key
 
 
 def record(settings, assignment, student, key, **details):

@@ -4,19 +4,27 @@ Submissions are graded in parallel worker processes, each in its own throwaway
 course (see isolated.py); the parent alone writes the course gradebook, one student
 at a time, then records the student in the resume ledger. Killing the batch at any
 point loses nothing: a rerun skips every submission already in the ledger.
+
+A ledger entry holds what the submission was graded against (`grading_fingerprint`:
+the source and released notebooks, the checks, the settings, the due date, the hidden
+seed). When any of it changes, the next `grade` regrades the submissions it affects and
+says why; manual grades in the gradebook are kept through every regrade.
 """
+import hashlib
 import shutil
 import sqlite3
+import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook
-from nbgrader.plugins import CsvExportPlugin
 from tqdm import tqdm
 
+import autograder
 from autograder.grading import course, ledger
-from autograder.grading.course import prepare_grading_process
+from autograder.grading.course import kernel_hidden_seed, prepare_grading_process
+from autograder.grading.export import export_grades
 from autograder.grading.isolated import GradingJob
 from autograder.grading.merge import merge_grades, merge_outputs
 from autograder.grading.pool import run_jobs
@@ -43,12 +51,76 @@ def find_submissions(submissions_dir, assignments):
     return found
 
 
+def _release_is_current(settings, assignment, known):
+    """Released, recorded in the gradebook, and no source notebook edited since."""
+    if assignment not in known or not settings.release_dir(assignment).is_dir():
+        return False
+    for source in course.source_notebooks(settings, assignment):
+        released = course.release_notebook(settings, assignment, source.stem)
+        if not released.exists() or released.stat().st_mtime < source.stat().st_mtime:
+            return False
+    return True
+
+
 def ensure_released(settings, assignments):
+    """Release the assignments that are not released, or whose source changed since."""
     with Gradebook(settings.db_url, settings.course_id) as gb:
         known = {a.name for a in gb.assignments}
-    missing = [a for a in assignments if a not in known or not settings.release_dir(a).is_dir()]
-    if missing:
-        release(settings, missing)
+    stale = [a for a in assignments if not _release_is_current(settings, a, known)]
+    if stale:
+        release(settings, stale)
+
+
+# what the checks are made of: a change here changes every verdict
+_CHECK_CODE = [Path(autograder.__file__).parent / part for part in ("check", "exercises")]
+# CourseSettings fields that do not change a grade
+_NOT_GRADING = {"root", "config_file", "course_id", "source_directory"}
+
+
+def grading_fingerprint(settings, assignment):
+    """sha256 over everything a grade of `assignment` depends on besides the submission itself."""
+    digest = hashlib.sha256()
+    files = [*course.source_notebooks(settings, assignment),
+             *sorted(settings.release_dir(assignment).glob("*.ipynb")),
+             *(sorted(p for folder in _CHECK_CODE for p in folder.rglob("*.py"))),
+             *([settings.config_file] if settings.config_file else [])]
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    fields = {k: v for k, v in asdict(settings).items() if k not in _NOT_GRADING}
+    digest.update(repr(sorted(fields.items())).encode())
+    with Gradebook(settings.db_url, settings.course_id) as gb:
+        digest.update(str(gb.find_assignment(assignment).duedate).encode())
+    return digest.hexdigest()
+
+
+def seed_fingerprint(assignment):
+    """Identifies the hidden seed that graded `assignment` without revealing it."""
+    return hashlib.sha256(kernel_hidden_seed(assignment).encode()).hexdigest()[:16]
+
+
+def _why_regrade(entry, submission, fingerprints, force):
+    """Why `submission` must be graded now, or None when its ledger entry is current."""
+    if force:
+        return "forced"
+    if entry is None:
+        return "new"
+    if entry.get("key") != submission.key:
+        return "resubmitted"
+    if entry.get("seed") != seed_fingerprint(submission.assignment):
+        return "graded with a different hidden seed"
+    if entry.get("grading") != fingerprints[submission.assignment]:
+        return "the assignment, its checks or the grading settings changed since"
+    return None
+
+
+def _announce_regrades(reasons):
+    """Say loudly which already graded submissions are regraded, and why."""
+    regraded = {}
+    for submission, reason in reasons:
+        if reason not in ("new", "resubmitted", "forced"):
+            regraded.setdefault(reason, []).append(f"{submission.student}/{submission.assignment}")
+    for reason, who in regraded.items():
+        print(f"regrading {len(who)} submission(s): {reason}: {', '.join(who)}", file=sys.stderr)
 
 
 def snapshot_gradebook(settings, destination):
@@ -61,28 +133,22 @@ def snapshot_gradebook(settings, destination):
     target.close()
 
 
-def export_grades(settings, path=None):
-    """grades.csv in nbgrader's CSV export format (assignment, student_id, score, max_score, ...)."""
-    path = Path(path or settings.grades_csv)
-    exporter = CsvExportPlugin()
-    exporter.to = str(path)
-    with Gradebook(settings.db_url, settings.course_id) as gb:
-        exporter.export(gb)
-    return path
-
-
-def _finish(settings, submission, result):
+def _finish(settings, submission, result, fingerprint):
     merge_grades(settings.db_url, settings.course_id, result)
     merge_outputs(settings, result)
     ledger.record(
         settings, submission.assignment, submission.student, submission.key,
+        grading=fingerprint, seed=seed_fingerprint(submission.assignment),
         score=result.score, max_score=result.max_score, notices=result.notices, error=result.error,
     )
 
 
-def grade(settings, submissions_dir=None, assignments=None, jobs=None, progress=True):
-    """Grade all pending submissions; returns {(assignment, student): GradingResult} of this run.
+def grade(settings, submissions_dir=None, assignments=None, jobs=None, progress=True, students=None,
+          force=False):
+    """Grade every submission that is new, resubmitted or stale; returns {(assignment, student):
+    GradingResult} of this run.
 
+    students: only these student ids (default: everyone); force: regrade even when current.
     Raises GradingIncomplete (after grading and recording everyone else) when the
     grader itself failed on some submission; those are retried by the next run.
     """
@@ -92,10 +158,12 @@ def grade(settings, submissions_dir=None, assignments=None, jobs=None, progress=
     if settings.sandbox:
         require_sandbox()  # before anything is graded: never half a batch unsandboxed
     ensure_released(settings, assignments)
-    pending = [
-        s for s in find_submissions(submissions_dir, assignments)
-        if not ledger.is_graded(settings, s.assignment, s.student, s.key)
-    ]
+    fingerprints = {a: grading_fingerprint(settings, a) for a in assignments}
+    found = [s for s in find_submissions(submissions_dir, assignments) if students is None or s.student in students]
+    reasons = [(s, _why_regrade(ledger.read_entry(settings, s.assignment, s.student), s, fingerprints, force))
+               for s in found]
+    _announce_regrades(reasons)
+    pending = [s for s, reason in reasons if reason]
     results, failures = {}, []
     # a short scratch path: the kernels' ipc sockets live under it (unix socket paths are short)
     with tempfile.TemporaryDirectory(prefix="ag-") as scratch:
@@ -112,7 +180,7 @@ def grade(settings, submissions_dir=None, assignments=None, jobs=None, progress=
                 if isinstance(outcome, Exception):
                     failures.append((submission, outcome))
                 else:
-                    _finish(settings, submission, outcome)
+                    _finish(settings, submission, outcome, fingerprints[submission.assignment])
                     results[(submission.assignment, submission.student)] = outcome
                     bar.set_postfix_str(f"{submission.student}: {outcome.score:g}/{outcome.max_score:g}")
                 shutil.rmtree(job.work_dir, ignore_errors=True)

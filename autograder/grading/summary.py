@@ -1,25 +1,46 @@
-"""The score table printed after grading (`grade`, `demo`)."""
+"""The score table printed after grading (`grade`, `demo`), read from the gradebook as it is now."""
+import textwrap
+
+from nbgrader.api import Gradebook
+
+NOTE_WIDTH = 72
 
 
-def _points_to_grade_by_hand(result):
-    return sum(max_score for grades in result.grades.values()
-               for _, max_score, needs_manual in grades.values() if needs_manual)
+def _standing(gb, assignment, student):
+    """(score after late penalty, max score, late penalty, points of answers still to grade by hand)."""
+    submission = gb.find_submission(assignment, student)
+    waiting = sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
+                  if grade.needs_manual_grade and grade.manual_score is None and grade.auto_score is None)
+    penalty = submission.late_submission_penalty or 0.0
+    return submission.score - penalty, submission.max_score, penalty, waiting
 
 
-def score_table(results):
-    """Rows 'student  assignment  score/max  by hand  note' sorted by assignment then student.
+def score_table(settings, results):
+    """Rows 'student  assignment  score/max  late  by hand  notes' for the submissions in `results`
+    ({(assignment, student): GradingResult}), sorted by assignment then student.
 
-    `by hand` is the points of written answers waiting for the instructor in the Formgrader,
-    so a perfect submission shows e.g. 22/25 with 3 points still to grade by hand.
+    `by hand` is the points of written answers still waiting for the instructor in the
+    formgrader, so a perfect submission shows e.g. 22/25 with 3 points to grade by hand;
+    `late` is the penalty already taken off the score. Notes are the grader's notices, whole
+    and wrapped.
     """
-    rows = [("student", "assignment", "score", "by hand", "note")]
-    for (assignment, student), r in sorted(results.items()):
-        note = r.notices[0] if r.notices else ""
-        pending = _points_to_grade_by_hand(r)
-        rows.append((student, assignment, f"{r.score:g}/{r.max_score:g}",
-                     f"{pending:g} pts" if pending else "", note[:90]))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(
-        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:>{widths[3]}}  {row[4]}"
-        for row in rows
-    )
+    header = ("student", "assignment", "score", "late", "by hand")
+    rows = []
+    with Gradebook(settings.db_url, settings.course_id) as gb:
+        for (assignment, student), result in sorted(results.items()):
+            score, max_score, penalty, waiting = _standing(gb, assignment, student)
+            rows.append(((student, assignment, f"{score:g}/{max_score:g}", f"-{penalty:g}" if penalty else "",
+                          f"{waiting:g} pts" if waiting else ""), result.notices))
+    widths = [max(len(cells[i]) for cells in [header] + [c for c, _ in rows]) for i in range(len(header))]
+
+    def line(cells, note=""):
+        return "  ".join(f"{cell:<{w}}" if i < 2 else f"{cell:>{w}}" for i, (cell, w) in
+                         enumerate(zip(cells, widths))) + (f"  {note}" if note else "")
+
+    out = [line(header, "notes")]
+    indent = " " * (sum(widths) + 2 * len(widths))
+    for cells, notices in rows:
+        notes = [part for notice in notices for part in textwrap.wrap(notice, NOTE_WIDTH)] or [""]
+        out.append(line(cells, notes[0]))
+        out.extend(indent + part for part in notes[1:])
+    return "\n".join(out)

@@ -50,35 +50,35 @@ def graded(request, tmp_path_factory):
         student: {gid: score for gid, (score, _, _) in results[(assignment, student)].grades[stem].items()}
         for student in students
     }
-    return assignment, source_nb, scores, results
+    return assignment, source_nb, scores, results, settings
 
 
 def test_reference_solution_earns_every_autograded_point(graded):
-    _, source_nb, scores, _ = graded
+    _, source_nb, scores, _, _ = graded
     points = _autograded_points(source_nb)
     assert {gid: scores["perfect"][gid] for gid in points} == points
 
 
 def test_released_stub_earns_no_point(graded):
-    _, source_nb, scores, _ = graded
+    _, source_nb, scores, _, _ = graded
     assert {gid: scores["blank"][gid] for gid in _autograded_points(source_nb)} == \
         dict.fromkeys(_autograded_points(source_nb), 0.0)
 
 
 def test_tampered_submission_earns_nothing(graded):
-    _, source_nb, scores, _ = graded
+    _, source_nb, scores, _, _ = graded
     assert sum(scores["tampered"][gid] or 0.0 for gid in _autograded_points(source_nb)) == 0.0
 
 
 def test_every_graded_exercise_has_a_typical_bug(graded):
-    _, source_nb, scores, _ = graded
+    _, source_nb, scores, _, _ = graded
     exercises = {sol for sol, tests in samples.exercise_tests(source_nb).items()
                  if any(t in _autograded_points(source_nb) for t in tests)}
     assert exercises and exercises <= {s.removeprefix("bug-") for s in scores if s.startswith("bug-")}
 
 
 def test_each_typical_bug_loses_exactly_its_exercise(graded):
-    _, source_nb, scores, _ = graded
+    _, source_nb, scores, _, _ = graded
     points = _autograded_points(source_nb)
     tests_of = samples.exercise_tests(source_nb)
     for student in (s for s in scores if s.startswith("bug-")):
@@ -88,11 +88,11 @@ def test_each_typical_bug_loses_exactly_its_exercise(graded):
 
 
 def test_written_answers_of_a_full_submission_wait_for_the_instructor(graded):
-    assignment, source_nb, _, results = graded
+    assignment, source_nb, _, results, settings = graded
     written = {gid: points(cell) for gid, cell in cells_by_grade_id(source_nb, is_written_answer).items()}
     perfect = results[(assignment, "perfect")]
     pending = {gid: max_score for grades in perfect.grades.values()
                for gid, (_, max_score, needs_manual) in grades.items() if needs_manual}
     assert pending == written
     if written:  # the demo's table says why a perfect submission is short of full marks
-        assert f"{sum(written.values()):g} pts" in score_table({(assignment, "perfect"): perfect})
+        assert f"{sum(written.values()):g} pts" in score_table(settings, {(assignment, "perfect"): perfect})

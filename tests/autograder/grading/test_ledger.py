@@ -39,8 +39,9 @@ def test_sigkill_mid_batch_then_rerun_loses_nothing(tmp_path):
     students = samples.build_samples(settings, ASSIGNMENT)
     write_students(settings, students)
     ledger_dir = settings.ledger_dir / ASSIGNMENT
-    command = [sys.executable, "-m", "autograder", "--root", str(settings.root), "grade", "--jobs", "1",
-               "--no-progress"]
+    # the same settings as the in-process rerun below: other settings would (rightly) regrade
+    command = [sys.executable, "-m", "autograder", "--root", str(settings.root),
+               "--cell-timeout", str(settings.cell_timeout_s), "grade", "--jobs", "1", "--no-progress", "--public-seed"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:

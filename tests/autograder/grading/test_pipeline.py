@@ -99,7 +99,7 @@ def test_rerun_skips_every_graded_submission(graded):
     assert gradebook_scores(settings) == before
     for student in students:
         folder = settings.root / "submitted" / student / ASSIGNMENT
-        assert ledger.is_graded(settings, ASSIGNMENT, student, ledger.submission_key(folder))
+        assert ledger.read_entry(settings, ASSIGNMENT, student)["key"] == ledger.submission_key(folder)
 
 
 def test_validate_accepts_the_fixture_and_reports_every_test_cell(tmp_path):
