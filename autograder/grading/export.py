@@ -84,6 +84,16 @@ class Grade:
         return "waiting for hand grading" if self.needs_hand_grading else "graded"
 
 
+def waits_for_a_human(grade):
+    """This gradebook grade has no score yet: an answer no one has graded by hand. (nbgrader's
+    needs_manual_grade alone also flags hand-graded cells for review after a regrade.)"""
+    return grade.needs_manual_grade and grade.manual_score is None and grade.auto_score is None
+
+
+def waits_for_hand_grading(submission):
+    return any(waits_for_a_human(grade) for notebook in submission.notebooks for grade in notebook.grades)
+
+
 def read_grades(settings):
     """Every (assignment with a submission) x (student) as a Grade, assignments then students sorted."""
     grades = []
@@ -104,7 +114,7 @@ def read_grades(settings):
                     continue
                 grades.append(Grade(**common, timestamp=submission.timestamp, raw_score=submission.score,
                                     late_penalty=submission.late_submission_penalty or 0.0,
-                                    needs_hand_grading=bool(submission.needs_manual_grade)))
+                                    needs_hand_grading=waits_for_hand_grading(submission)))
     return grades
 
 
@@ -142,7 +152,8 @@ def _write_by_student(grades, path):
             for assignment in assignments:
                 g = row[assignment]
                 cells += [NOT_SUBMITTED if not g.submitted else _number(g.score), _number(g.late_penalty)]
-            cells.append(_number(sum(g.score for g in row.values() if g.submitted)))
+            submitted = [g.score for g in row.values() if g.submitted]
+            cells.append(_number(sum(submitted)) if submitted else NOT_SUBMITTED)
             writer.writerow(cells)
 
 
@@ -152,6 +163,7 @@ def _write_summary(settings, grades, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rows, pictures = [], []
     for assignment in sorted({g.assignment for g in grades}):
@@ -165,6 +177,7 @@ def _write_summary(settings, grades, path):
         ax.hist(scores, bins=min(20, max(5, int(max_score) + 1)), range=(0, max_score), color="tab:blue")
         ax.set_xlabel(f"score (of {max_score:g})")
         ax.set_ylabel("students")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{assignment}: {len(scores)} of {len(of_assignment)} submitted")
         fig.tight_layout()
         picture = Path(settings.root) / f"grades_{assignment}.png"

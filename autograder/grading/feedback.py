@@ -10,6 +10,8 @@ from pathlib import Path
 
 from nbgrader.preprocessors import GetGrades
 
+from autograder.grading.export import waits_for_a_human
+
 UNGRADED_SCORE = "Score: nan /"
 UNGRADED_TEXT = "Score: not graded yet /"
 
@@ -21,7 +23,7 @@ class GetGradesMarkingUngraded(GetGrades):
         super()._get_score(cell, resources)
         grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
                                           self.assignment_id, self.student_id)
-        if grade.needs_manual_grade and grade.manual_score is None and grade.auto_score is None:
+        if waits_for_a_human(grade):
             cell.metadata.nbgrader["score"] = math.nan
 
 

@@ -3,6 +3,8 @@ import textwrap
 
 from nbgrader.api import Gradebook
 
+from autograder.grading.export import waits_for_a_human
+
 NOTE_WIDTH = 72
 
 
@@ -10,7 +12,7 @@ def _standing(gb, assignment, student):
     """(score after late penalty, max score, late penalty, points of answers still to grade by hand)."""
     submission = gb.find_submission(assignment, student)
     waiting = sum(grade.max_score for notebook in submission.notebooks for grade in notebook.grades
-                  if grade.needs_manual_grade and grade.manual_score is None and grade.auto_score is None)
+                  if waits_for_a_human(grade))
     penalty = submission.late_submission_penalty or 0.0
     return submission.score - penalty, submission.max_score, penalty, waiting
 

@@ -123,7 +123,8 @@ def test_the_term(term, capsys, monkeypatch):
         gb.db.commit()
     code, out = _run(capsys, "--root", str(root), "export")
     assert code == 0, out
-    assert {r["student_id"]: r["score"] for r in _csv(root / "grades.csv")}["alice"] == "7"
+    rows = {r["student_id"]: r for r in _csv(root / "grades.csv")}
+    assert rows["alice"]["score"] == "7" and rows["alice"]["status"] == "graded"
     alice_feedback = _feedback(root, "alice")
     assert "not graded yet" not in alice_feedback and "Score: 2.0 / 2.0" in alice_feedback
 
@@ -143,6 +144,7 @@ def test_the_term(term, capsys, monkeypatch):
     assert "regrading 3 submission(s): the assignment, its checks or the grading settings changed" in out
     rows = {r["student_id"]: r for r in _csv(root / "grades.csv")}
     assert rows["alice"]["score"] == "8" and rows["alice"]["max_score"] == "8"  # 2 + 4 auto, 2 by hand
+    assert rows["alice"]["status"] == "graded"
     assert rows["bob"]["score"] == "4"
 
     # --student with --force regrades that student only
