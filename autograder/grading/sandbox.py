@@ -50,8 +50,9 @@ from course_lib.threads import SINGLE_THREAD_ENV
 MB = 1024 * 1024
 SANDBOX_ID = "65534"  # uid and gid inside: "nobody"
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64")
-# user names for getpwuid, the dynamic linker's cache (faster imports of C extensions), time zone
-ETC_FILES = ("/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/localtime")
+# user names for getpwuid, the dynamic linker's cache (faster imports of C extensions), time zone,
+# fontconfig's configuration (without it every matplotlib start complains on the grader's terminal)
+ETC_FILES = ("/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts")
 CGROUP_PARENT = "autograder-sandbox"
 MAX_IPC_PATH = 107  # sun_path of a unix socket, less its terminating NUL
 # nbgrader's own signals to a notebook that it is being graded (is_autograding() reads them),

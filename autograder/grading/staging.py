@@ -4,6 +4,9 @@ The student's file is never modified; what nbgrader sees is a staged copy where
 - nbgrader metadata comes from the source notebook (a student cannot turn a test cell
   into a manually graded one, change points, or duplicate an id), and all other cell
   metadata is dropped (a `skip-execution` tag would make nbclient skip a test cell);
+- a locked cell (a test, a given read-only cell) deleted from the submission is put back
+  after the source cell that precedes it (nbgrader's own restore fails when that cell is
+  a read-only one, and the whole submission would then score 0);
 - each cell the static scan flags is replaced by a `raise` carrying the reason;
 - a file that is not a readable notebook becomes a stand-in whose cells all raise
   the reason, so the student gets feedback and a recorded 0.
@@ -30,6 +33,8 @@ class SourceProfile:
     required_names: names the student's solution cells must define themselves
     protected_names: name -> origin, for what locked cells import (test cells rely on them)
     notebook_metadata: the source notebook's top-level metadata
+    grade_ids: every grade id of the source, in notebook order
+    locked_cells: grade_id -> the source's locked cell (put back when a submission lacks it)
     """
 
     nbgrader_meta: dict
@@ -37,21 +42,25 @@ class SourceProfile:
     required_names: frozenset
     protected_names: dict = field(default_factory=dict)
     notebook_metadata: dict = field(default_factory=dict)
+    grade_ids: tuple = ()
+    locked_cells: dict = field(default_factory=dict)
 
 
 def source_profile(source_nb):
-    meta, locked, required, protected = {}, set(), set(), {}
+    meta, locked, required, protected, locked_cells = {}, set(), set(), {}, {}
     for cell in source_nb.cells:
         if not grade_id(cell):
             continue
         meta[grade_id(cell)] = {k: v for k, v in cell.metadata["nbgrader"].items() if k != "checksum"}
         if is_restored(cell):
             locked.add(grade_id(cell))
+            locked_cells[grade_id(cell)] = copy.deepcopy(cell)
             if cell.cell_type == "code":
                 protected.update(import_bindings(cell.source))
         if is_solution_code(cell):
             required |= defined_names(cell.source)
-    return SourceProfile(meta, frozenset(locked), frozenset(required), protected, dict(source_nb.metadata))
+    return SourceProfile(meta, frozenset(locked), frozenset(required), protected, dict(source_nb.metadata),
+                         tuple(meta), locked_cells)
 
 
 def read_submission(path):
@@ -101,14 +110,31 @@ def _is_restored(cell, profile):
     return grade_id(cell) in profile.locked_ids
 
 
+def _put_back_missing_locked_cells(nb, profile):
+    """Insert each locked source cell the submission lacks after the nearest source cell before
+    it that the submission has (at the top if none); returns the grade ids put back."""
+    put_back = []
+    for position, gid in enumerate(profile.grade_ids):
+        present = {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c)}
+        if gid in present or gid not in profile.locked_cells:
+            continue
+        before = next((present[g] for g in reversed(profile.grade_ids[:position]) if g in present), -1)
+        cell = copy.deepcopy(profile.locked_cells[gid])
+        cell.metadata = {"nbgrader": copy.deepcopy(profile.nbgrader_meta[gid])}
+        nb.cells.insert(before + 1, cell)
+        put_back.append(gid)
+    return put_back
+
+
 def stage_notebook(submitted_nb, profile):
     """(staged notebook, notices): the copy to grade and what the student is told about it."""
     nb = copy.deepcopy(submitted_nb)
     nb.metadata = copy.deepcopy(profile.notebook_metadata)
     _normalized_metadata(nb, profile)
+    notices = [f"Cell `{gid}` was missing from the submission; the grader put the original back."
+               for gid in _put_back_missing_locked_cells(nb, profile)]
     student_cells = [c for c in nb.cells if c.cell_type == "code" and not _is_restored(c, profile)]
     aliases = notebook_aliases(c.source for c in nb.cells if c.cell_type == "code")
-    notices = []
     for cell in student_cells:
         findings = scan_cell(cell.source, profile.required_names, aliases, profile.protected_names)
         if findings:

@@ -125,6 +125,23 @@ def test_duplicate_test_ids_keep_only_the_last_like_nbgrader():
     assert staged.cells[3].metadata["nbgrader"]["grade_id"] == "test_relu"
 
 
+def test_a_deleted_test_cell_after_a_read_only_cell_is_put_back_in_place():
+    # nbgrader's own restore looks the preceding cell up among grade and solution cells only,
+    # so after a read-only cell it raises KeyError and the whole submission scored 0
+    source, _ = _profile()
+    given = new_code_cell("trained = relu_forward", metadata={"nbgrader": {
+        "grade_id": "given_code", "locked": True, "grade": False, "solution": False}})
+    source.cells.insert(2, given)
+    profile = source_profile(source)
+    submitted = source.copy()
+    submitted.cells = [c for c in submitted.cells if c.metadata["nbgrader"]["grade_id"] != "test_relu"]
+    staged, notices = stage_notebook(submitted, profile)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in staged.cells]
+    assert ids == [None, "setup", "relu", "given_code", "test_relu"]  # None: the notice cell
+    assert staged.cells[4].source == source.cells[3].source
+    assert notices == ["Cell `test_relu` was missing from the submission; the grader put the original back."]
+
+
 @pytest.mark.parametrize("content", [b"{not json", b"", b'{"cells": 3}', b"\xff\xfe"])
 def test_unreadable_files_are_reported_not_raised(tmp_path, content):
     path = tmp_path / "nb.ipynb"
