@@ -11,7 +11,9 @@ sandbox      the bubblewrap sandbox every graded kernel (and all it starts) runs
 isolated     grade one submission in a throwaway course directory
 pool         run isolated grading jobs in worker processes
 pipeline     `grade`: find, grade, merge, export
-merge, ledger   write results into the real gradebook; remember what is graded
+merge, ledger   write results into the real gradebook; remember what was graded, against what
+export       roster in; grades, per-student grades, summaries and histograms out
+feedback     feedback regenerated after hand grading ("not graded yet"), returned to students
 validate     every solution passes, every stub fails
 samples      generated submissions (perfect, blank, tampered, typical bugs)
 summary      the score table printed after grading
