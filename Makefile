@@ -9,7 +9,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export OPENBLAS_THREAD_TIMEOUT ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test lab validate release grade export data pretrain bench clean
+.PHONY: demo test lab validate release grade export data pretrain bench clean browser-deps screenshots
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,12 +22,26 @@ demo: $(STAMP)
 	$(PY) -m course_lib.demo
 	$(PY) -m autograder demo
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest -n 2 --dist loadgroup
 
+# The browser tests (tests/browser) drive Debian's Chromium: Playwright cannot download its own
+# browser here. As root it is installed when missing; otherwise those tests fail saying so.
+CHROMIUM := /usr/bin/chromium
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; fi
+	@if [ ! -x $(CHROMIUM) ]; then echo "note: $(CHROMIUM) is missing, the browser tests will fail: install the chromium package (apt-get install chromium)"; fi
+
+# The README's pictures (a failed and a passed check in JupyterLab, the formgrader's gradebook),
+# taken by the browser tests into docs/screenshots/.
+screenshots: $(STAMP) browser-deps
+	README_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -p no:cacheprovider tests/browser
+
+# MPLBACKEND emptied: ipykernel picks its inline backend only when the variable is unset or
+# empty, and the Agg exported above (for scripts and tests) would hide every figure.
 lab: $(STAMP)
 	$(PY) -m autograder release
-	$(VENV)/bin/jupyter lab release/
+	MPLBACKEND= $(VENV)/bin/jupyter lab release/
 
 release: $(STAMP)
 	$(PY) -m autograder release
