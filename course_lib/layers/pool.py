@@ -8,10 +8,14 @@ Ties in max pooling: the whole gradient goes to the FIRST maximum of the window 
 row-major order (top row first, then left to right), as np.argmax picks it. Naive and
 fast paths follow the same rule, so their gradients agree exactly even on ties.
 
-Fast paths: when the pools tile the input without overlap (S == HH == WW, H % HH == 0,
-W % WW == 0) a reshape to (N, C, H_out, HH, W_out, WW) exposes every window as two
-axes; otherwise a loop over the HH * WW pool offsets works on strided slices of the whole
-batch at once (with S == HH == WW these slices are exactly the reshape's window axes).
+Fast paths, for every pool_param: `_window_pixels` copies pixel k (row-major) of every
+window into row k of a (HH * WW, N, C, H_out, W_out) array, the pooling analogue of
+im2col, and all arithmetic runs on those contiguous rows. The copy pays for itself:
+numpy's elementwise ufuncs (maximum, ==, *) are SIMD only on contiguous operands and run
+5-10x slower on the strided slices of a window view, and `.max(axis=(3, 5))` on the
+(N, C, H_out, HH, W_out, WW) reshape of a tiled input is slower still (short strided
+reduction axes), while a strided copy costs about one contiguous pass.
+`_add_to_windows` is the adjoint, writing per-pixel gradients back into the image.
 """
 import numpy as np
 
@@ -20,7 +24,7 @@ from course_lib.geometry import conv_output_size
 
 
 def check_pool_inputs(x, pool_param):
-    """Validate x and pool_param; return (HH, WW, S, H_out, W_out)."""
+    """Validate x, shape (N, C, H, W), and pool_param; return (HH, WW, S, H_out, W_out)."""
     require_ndim("x", x, ("N", "C", "H", "W"))
     require_keys("pool_param", pool_param, ("pool_height", "pool_width", "stride"))
     HH = require_positive_int("pool_param['pool_height']", pool_param["pool_height"])
@@ -38,6 +42,7 @@ def check_pool_inputs(x, pool_param):
 
 
 def _check_dout(dout, x, pool_param):
+    """Validate dout against the pooling of x (N, C, H, W): it must have shape (N, C, H_out, W_out)."""
     HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
     require_shape("dout", dout, x.shape[:2] + (H_out, W_out))
     return HH, WW, S, H_out, W_out
@@ -60,60 +65,44 @@ def _pool_forward_naive(x, pool_param, reduce):
     return out, (x, pool_param)
 
 
-def _offset_slices(ph, pw, S, H_out, W_out):
-    """Rows and columns holding pixel (ph, pw) of every window, as strided slices."""
-    return slice(ph, ph + S * (H_out - 1) + 1, S), slice(pw, pw + S * (W_out - 1) + 1, S)
+def _window_offsets(HH, WW, S, H_out, W_out):
+    """For each pixel (ph, pw) of the window, in row-major order: the (rows, cols) slices
+    of the input that hold that pixel of every window."""
+    return [(slice(ph, ph + S * (H_out - 1) + 1, S), slice(pw, pw + S * (W_out - 1) + 1, S))
+            for ph in range(HH) for pw in range(WW)]
 
 
-def _tiles_exactly(x, HH, WW, S):
-    H, W = x.shape[2:]
-    return S == HH == WW and H % HH == 0 and W % WW == 0
+def _window_pixels(x, HH, WW, S, H_out, W_out):
+    """Copy every pooling window of x (N, C, H, W) out pixel by pixel.
 
-
-def _as_blocks(a, HH, WW):
-    """View a (N, C, H, W) as (N, C, H // HH, HH, W // WW, WW): one block per window."""
-    N, C, H, W = a.shape
-    return a.reshape(N, C, H // HH, HH, W // WW, WW)
-
-
-def _reduce_blocks(x, HH, WW, combine):
-    """Fold every non-overlapping HH x WW block of x (N, C, H, W) with a binary ufunc.
-
-    combine: np.maximum or np.add. Returns shape (N, C, H // HH, W // WW).
-    Folding the window axes one slice at a time (HH + WW elementwise passes) is an order
-    of magnitude faster than numpy's .max(axis=(3, 5)), which reduces along short strided axes.
+    Returns pixels, shape (HH * WW, N, C, H_out, W_out), C-contiguous: pixels[ph * WW + pw]
+    holds pixel (ph, pw) of every window, so row-major window order is the first axis.
     """
-    blocks = _as_blocks(x, HH, WW)
-    over_rows = blocks[:, :, :, 0].copy()  # (N, C, H_out, W_out, WW)
-    for ph in range(1, HH):
-        combine(over_rows, blocks[:, :, :, ph], out=over_rows)
-    out = over_rows[..., 0].copy()
-    for pw in range(1, WW):
-        combine(out, over_rows[..., pw], out=out)
-    return out
+    pixels = np.empty((HH * WW,) + x.shape[:2] + (H_out, W_out))
+    for k, (rows, cols) in enumerate(_window_offsets(HH, WW, S, H_out, W_out)):
+        pixels[k] = x[:, :, rows, cols]
+    return pixels
 
 
-def _reduce_offsets(x, HH, WW, S, H_out, W_out, combine):
-    """Fold the HH * WW strided offset slices of x (N, C, H, W) with a binary ufunc.
+def _add_to_windows(x_shape, HH, WW, S, H_out, W_out, gradient_of_pixel):
+    """Adjoint of _window_pixels: put each window pixel's gradient back on the input pixel
+    it was copied from.
 
-    Works for any stride, including overlapping pools. Returns shape (N, C, H_out, W_out).
+    x_shape: (N, C, H, W). gradient_of_pixel(k) returns the gradient of pixel k (row-major)
+    of every window, shape (N, C, H_out, W_out); it is called once per k, in order, so it
+    may reuse one buffer. Returns dx, shape x_shape: zero where no window reads, summed
+    where windows overlap.
     """
-    out = None
-    for ph in range(HH):
-        for pw in range(WW):
-            rows, cols = _offset_slices(ph, pw, S, H_out, W_out)
-            if out is None:
-                out = x[:, :, rows, cols].copy()
-            else:
-                combine(out, x[:, :, rows, cols], out=out)
-    return out
-
-
-def _reduce_windows(x, HH, WW, S, H_out, W_out, combine):
-    """Fold every pooling window of x (N, C, H, W) with a binary ufunc, by the faster path."""
-    if _tiles_exactly(x, HH, WW, S):
-        return _reduce_blocks(x, HH, WW, combine)
-    return _reduce_offsets(x, HH, WW, S, H_out, W_out, combine)
+    dx = np.zeros(x_shape)
+    overlapping = S < HH or S < WW
+    for k, (rows, cols) in enumerate(_window_offsets(HH, WW, S, H_out, W_out)):
+        if overlapping:
+            dx[:, :, rows, cols] += gradient_of_pixel(k)
+        else:
+            # Disjoint windows: every pixel gets at most one value, and a strided copy is
+            # twice as fast as a strided += (which must read the target too).
+            dx[:, :, rows, cols] = gradient_of_pixel(k)
+    return dx
 
 
 # ---------------------------------------------------------------- max pooling, naive
@@ -148,33 +137,40 @@ def max_pool_backward_naive(dout, cache):
 def max_pool_forward_fast(x, pool_param):
     """Vectorised max pooling; same arguments, output and tie rule as max_pool_forward_naive.
 
-    Returns out, shape (N, C, H_out, W_out), and cache = (x, pool_param, out).
+    x: input, shape (N, C, H, W); pool_param: {'pool_height': HH, 'pool_width': WW, 'stride': S}.
+    Returns out, shape (N, C, H_out, W_out), and cache = (x, pool_param, pixels, out), with
+    pixels the window pixels of x, shape (HH * WW, N, C, H_out, W_out), and out its own copy.
     """
     HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
     x = np.asarray(x, dtype=np.float64)
-    out = _reduce_windows(x, HH, WW, S, H_out, W_out, np.maximum)
+    pixels = _window_pixels(x, HH, WW, S, H_out, W_out)
+    out = pixels.max(axis=0)
     # The cache keeps its own copy: the caller may modify the returned out in place.
-    return out, (x, pool_param, out.copy())
+    return out, (x, pool_param, pixels, out.copy())
 
 
 def max_pool_backward_fast(dout, cache):
-    """Vectorised gradient of max pooling: visit the pool offsets in row-major order and hand
-    each window's gradient to the first offset that holds its maximum.
+    """Vectorised gradient of max pooling: one comparison finds every maximum, and ties are
+    cut to the first maximum of each window in row-major order, as in the naive loops.
 
-    dout: shape (N, C, H_out, W_out); cache: (x, pool_param, out). Returns dx, shape (N, C, H, W).
+    dout: upstream gradient, shape (N, C, H_out, W_out); cache: (x, pool_param, pixels, out)
+    from max_pool_forward_fast. Returns dx, shape (N, C, H, W).
     """
-    x, pool_param, out = cache
+    x, pool_param, pixels, out = cache
     HH, WW, S, H_out, W_out = _check_dout(dout, x, pool_param)
-    dx = np.zeros_like(x)
-    unclaimed = np.ones(out.shape, dtype=bool)  # windows whose maximum is not yet routed
-    for ph in range(HH):
-        for pw in range(WW):
-            rows, cols = _offset_slices(ph, pw, S, H_out, W_out)
-            is_first_max = (x[:, :, rows, cols] == out) & unclaimed
-            # += because overlapping windows can share a maximum.
-            dx[:, :, rows, cols] += dout * is_first_max
-            unclaimed &= ~is_first_max
-    return dx
+    is_first_max = pixels == out  # (HH * WW, N, C, H_out, W_out): every maximum of every window
+    # Ties: walk the window's pixels in row-major order and drop a maximum once an earlier
+    # pixel of the same window has claimed the window (cheap: bools on contiguous rows).
+    claimed = is_first_max[0].copy()
+    for k in range(1, HH * WW):
+        is_first_max[k] &= ~claimed
+        claimed |= is_first_max[k]
+    # The gradient of pixel k goes through one output-sized buffer: a (HH * WW)-times larger
+    # product would be a fresh array whose pages must be faulted in, the main cost of a
+    # large temporary.
+    buffer = np.empty(out.shape)
+    return _add_to_windows(x.shape, HH, WW, S, H_out, W_out,
+                           lambda k: np.multiply(is_first_max[k], dout, out=buffer))
 
 
 # ---------------------------------------------------------------- average pooling, naive
@@ -208,29 +204,23 @@ def avg_pool_backward_naive(dout, cache):
 def avg_pool_forward_fast(x, pool_param):
     """Vectorised average pooling; same arguments and output as avg_pool_forward_naive.
 
+    x: input, shape (N, C, H, W); pool_param: {'pool_height': HH, 'pool_width': WW, 'stride': S}.
     Returns out, shape (N, C, H_out, W_out), and cache = (x, pool_param).
     """
     HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
     x = np.asarray(x, dtype=np.float64)
-    total = _reduce_windows(x, HH, WW, S, H_out, W_out, np.add)
+    total = _window_pixels(x, HH, WW, S, H_out, W_out).sum(axis=0)
     return total / (HH * WW), (x, pool_param)
 
 
 def avg_pool_backward_fast(dout, cache):
-    """Vectorised gradient of average pooling.
+    """Vectorised gradient of average pooling: every pixel of a window gets 1 / (HH * WW)
+    of the window's gradient.
 
-    dout: shape (N, C, H_out, W_out); cache: (x, pool_param). Returns dx, shape (N, C, H, W).
+    dout: upstream gradient, shape (N, C, H_out, W_out); cache: (x, pool_param).
+    Returns dx, shape (N, C, H, W).
     """
     x, pool_param = cache
     HH, WW, S, H_out, W_out = _check_dout(dout, x, pool_param)
-    share = dout / (HH * WW)
-    if _tiles_exactly(x, HH, WW, S):
-        N, C = x.shape[:2]
-        blocks = np.broadcast_to(share[:, :, :, None, :, None], (N, C, H_out, HH, W_out, WW))
-        return blocks.reshape(x.shape)
-    dx = np.zeros_like(x)
-    for ph in range(HH):
-        for pw in range(WW):
-            rows, cols = _offset_slices(ph, pw, S, H_out, W_out)
-            dx[:, :, rows, cols] += share
-    return dx
+    share = dout / (HH * WW)  # the same for every pixel of the window
+    return _add_to_windows(x.shape, HH, WW, S, H_out, W_out, lambda k: share)
