@@ -63,6 +63,7 @@ pretrain: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
+	$(PY) benchmarks/bench_vs_torch.py
 	$(PY) benchmarks/bench_grading.py
 	$(PY) benchmarks/bench_notebooks.py
 

@@ -171,8 +171,8 @@ def pad_channels_first(x, P):
 # is as large as cols: 60 MB for 32 filters 7x7 over 50 CIFAR images, written by the
 # product, read back by col2im, and faulted in afresh on every call (above glibc's 32 MB
 # mmap threshold). A chunk of a few MB stays in cache between the two steps and its buffer
-# is recycled: the backward of that layer runs in 20 ms instead of 25, while for small
-# kernels the whole batch is one chunk and nothing changes.
+# is recycled: that layer's forward + backward drops from 48 to 40 ms on 2 cores, while
+# for 3x3 kernels on MNIST-sized batches the whole batch is one chunk, as before.
 _DX_CHUNK_BYTES = 8 * 2**20
 
 

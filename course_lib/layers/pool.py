@@ -8,14 +8,16 @@ Ties in max pooling: the whole gradient goes to the FIRST maximum of the window 
 row-major order (top row first, then left to right), as np.argmax picks it. Naive and
 fast paths follow the same rule, so their gradients agree exactly even on ties.
 
-Fast paths, for every pool_param: `_window_pixels` copies pixel k (row-major) of every
-window into row k of a (HH * WW, N, C, H_out, W_out) array, the pooling analogue of
-im2col, and all arithmetic runs on those contiguous rows. The copy pays for itself:
-numpy's elementwise ufuncs (maximum, ==, *) are SIMD only on contiguous operands and run
-5-10x slower on the strided slices of a window view, and `.max(axis=(3, 5))` on the
-(N, C, H_out, HH, W_out, WW) reshape of a tiled input is slower still (short strided
-reduction axes), while a strided copy costs about one contiguous pass.
-`_add_to_windows` is the adjoint, writing per-pixel gradients back into the image.
+Fast paths, one for every pool_param: a loop over the HH * WW pixels of the window, each
+step working on that pixel of every window at once. `_each_window_pixel` first copies the
+strided slice holding it into a contiguous buffer, because numpy's ufuncs (maximum, >, +)
+are SIMD only on contiguous operands and run 5-10x slower on strided slices, while a
+strided copy costs about one contiguous pass; `.max(axis=(3, 5))` on the (N, C, H_out, HH,
+W_out, WW) reshape of a tiled input is slower still (short strided reduction axes).
+Max pooling records the row-major index of each window's first maximum, so its backward
+routes every gradient with one comparison per pixel; `_add_to_windows` writes the
+per-pixel gradients back into the image. Every temporary is output-sized: on a large
+batch a fresh input-sized one costs more in page faults than its arithmetic.
 """
 import numpy as np
 
@@ -72,20 +74,20 @@ def _window_offsets(HH, WW, S, H_out, W_out):
             for ph in range(HH) for pw in range(WW)]
 
 
-def _window_pixels(x, HH, WW, S, H_out, W_out):
-    """Copy every pooling window of x (N, C, H, W) out pixel by pixel.
+def _each_window_pixel(x, HH, WW, S, H_out, W_out):
+    """Yield pixel (ph, pw) of every window of x (N, C, H, W), for each (ph, pw) in
+    row-major order, as a contiguous array of shape (N, C, H_out, W_out).
 
-    Returns pixels, shape (HH * WW, N, C, H_out, W_out), C-contiguous: pixels[ph * WW + pw]
-    holds pixel (ph, pw) of every window, so row-major window order is the first axis.
+    The same buffer is yielded each time: use it before asking for the next pixel.
     """
-    pixels = np.empty((HH * WW,) + x.shape[:2] + (H_out, W_out))
-    for k, (rows, cols) in enumerate(_window_offsets(HH, WW, S, H_out, W_out)):
-        pixels[k] = x[:, :, rows, cols]
-    return pixels
+    pixel = np.empty(x.shape[:2] + (H_out, W_out))
+    for rows, cols in _window_offsets(HH, WW, S, H_out, W_out):
+        np.copyto(pixel, x[:, :, rows, cols])
+        yield pixel
 
 
 def _add_to_windows(x_shape, HH, WW, S, H_out, W_out, gradient_of_pixel):
-    """Adjoint of _window_pixels: put each window pixel's gradient back on the input pixel
+    """Adjoint of _each_window_pixel: put each window pixel's gradient back on the input pixel
     it was copied from.
 
     x_shape: (N, C, H, W). gradient_of_pixel(k) returns the gradient of pixel k (row-major)
@@ -93,7 +95,8 @@ def _add_to_windows(x_shape, HH, WW, S, H_out, W_out, gradient_of_pixel):
     may reuse one buffer. Returns dx, shape x_shape: zero where no window reads, summed
     where windows overlap.
     """
-    dx = np.zeros(x_shape)
+    # Windows that tile the input (S == HH == WW) write every pixel exactly once.
+    dx = np.empty(x_shape) if S == HH == WW else np.zeros(x_shape)
     overlapping = S < HH or S < WW
     for k, (rows, cols) in enumerate(_window_offsets(HH, WW, S, H_out, W_out)):
         if overlapping:
@@ -138,39 +141,36 @@ def max_pool_forward_fast(x, pool_param):
     """Vectorised max pooling; same arguments, output and tie rule as max_pool_forward_naive.
 
     x: input, shape (N, C, H, W); pool_param: {'pool_height': HH, 'pool_width': WW, 'stride': S}.
-    Returns out, shape (N, C, H_out, W_out), and cache = (x, pool_param, pixels, out), with
-    pixels the window pixels of x, shape (HH * WW, N, C, H_out, W_out), and out its own copy.
+    Returns out, shape (N, C, H_out, W_out), and cache = (x, pool_param, first_max), with
+    first_max, shape (N, C, H_out, W_out), the row-major index in its window (ph * WW + pw)
+    of each window's first maximum.
     """
     HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
     x = np.asarray(x, dtype=np.float64)
-    pixels = _window_pixels(x, HH, WW, S, H_out, W_out)
-    out = pixels.max(axis=0)
-    # The cache keeps its own copy: the caller may modify the returned out in place.
-    return out, (x, pool_param, pixels, out.copy())
+    pixels = _each_window_pixel(x, HH, WW, S, H_out, W_out)
+    out = next(pixels).copy()
+    first_max = np.zeros(out.shape, dtype=np.min_scalar_type(HH * WW - 1))
+    is_new_max = np.empty(out.shape, dtype=bool)
+    for k, pixel in enumerate(pixels, start=1):
+        # Strictly greater: on a tie the earlier pixel stays the first maximum. k grows, so
+        # max(first_max, k * is_new_max) moves the index to k exactly where pixel k is a new max.
+        np.greater(pixel, out, out=is_new_max)
+        np.maximum(first_max, is_new_max * first_max.dtype.type(k), out=first_max)
+        np.maximum(out, pixel, out=out)
+    return out, (x, pool_param, first_max)
 
 
 def max_pool_backward_fast(dout, cache):
-    """Vectorised gradient of max pooling: one comparison finds every maximum, and ties are
-    cut to the first maximum of each window in row-major order, as in the naive loops.
+    """Vectorised gradient of max pooling: each window's gradient goes to its first maximum.
 
-    dout: upstream gradient, shape (N, C, H_out, W_out); cache: (x, pool_param, pixels, out)
+    dout: upstream gradient, shape (N, C, H_out, W_out); cache: (x, pool_param, first_max)
     from max_pool_forward_fast. Returns dx, shape (N, C, H, W).
     """
-    x, pool_param, pixels, out = cache
+    x, pool_param, first_max = cache
     HH, WW, S, H_out, W_out = _check_dout(dout, x, pool_param)
-    is_first_max = pixels == out  # (HH * WW, N, C, H_out, W_out): every maximum of every window
-    # Ties: walk the window's pixels in row-major order and drop a maximum once an earlier
-    # pixel of the same window has claimed the window (cheap: bools on contiguous rows).
-    claimed = is_first_max[0].copy()
-    for k in range(1, HH * WW):
-        is_first_max[k] &= ~claimed
-        claimed |= is_first_max[k]
-    # The gradient of pixel k goes through one output-sized buffer: a (HH * WW)-times larger
-    # product would be a fresh array whose pages must be faulted in, the main cost of a
-    # large temporary.
-    buffer = np.empty(out.shape)
+    gradient = np.empty(first_max.shape)  # of pixel k of every window, reused for each k
     return _add_to_windows(x.shape, HH, WW, S, H_out, W_out,
-                           lambda k: np.multiply(is_first_max[k], dout, out=buffer))
+                           lambda k: np.multiply(first_max == k, dout, out=gradient))
 
 
 # ---------------------------------------------------------------- average pooling, naive
@@ -209,8 +209,12 @@ def avg_pool_forward_fast(x, pool_param):
     """
     HH, WW, S, H_out, W_out = check_pool_inputs(x, pool_param)
     x = np.asarray(x, dtype=np.float64)
-    total = _window_pixels(x, HH, WW, S, H_out, W_out).sum(axis=0)
-    return total / (HH * WW), (x, pool_param)
+    pixels = _each_window_pixel(x, HH, WW, S, H_out, W_out)
+    total = next(pixels).copy()
+    for pixel in pixels:
+        total += pixel
+    total /= HH * WW
+    return total, (x, pool_param)
 
 
 def avg_pool_backward_fast(dout, cache):
