@@ -61,9 +61,10 @@ data: $(STAMP)
 pretrain: $(STAMP)
 	$(PY) data/pretrain.py
 
+# bench_vs_torch: some machines pin old OpenBLAS kernels (OPENBLAS_CORETYPE) for old OpenBLAS
+# builds; not needed by this numpy, so unset for that script alone (it prints the kernels it runs).
 bench: $(STAMP)
 	$(PY) benchmarks/bench_layers.py
-	# this machine's OPENBLAS_CORETYPE pins old kernels for old OpenBLAS builds; the script prints which run
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_vs_torch.py
 	$(PY) benchmarks/bench_grading.py
 	$(PY) benchmarks/bench_notebooks.py
