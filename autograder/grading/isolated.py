@@ -2,10 +2,10 @@
 
 Each submission gets its own copy of the gradebook (a snapshot holding only the
 assignment's definition), its own submitted/autograded/feedback folders and a kernel
-whose working directory holds only the staged notebook. So workers can run in parallel
-without sharing an SQLite file. The kernel, and everything the submission starts, runs
-in the grading sandbox (sandbox.py): it sees its staged folder read-write, the course's
-code read-only and nothing else, so it cannot reach anyone else's work or the grader's.
+whose working directory is its own. So workers can run in parallel without sharing an
+SQLite file. The kernel, and everything the submission starts, runs in the grading sandbox
+(sandbox.py): it sees an empty folder of its own read-write, the course's code read-only and
+nothing else, so it cannot reach anyone else's work, nbgrader's folders or the grader's.
 The parent merges the result serially.
 
 Runs in a worker process: everything in and out is plain picklable data.
@@ -125,16 +125,18 @@ def _kernel_dir(job):
 
 
 def _matplotlib_folder(job):
-    """A matplotlib config folder for the sandboxed kernel, holding the grader's font cache:
-    without one, every kernel rebuilds it (about 0.2 s a submission here, more with many fonts)."""
+    return _kernel_dir(job) / ".matplotlib"
+
+
+def _make_kernel_dir(job):
+    """Create the kernel's folder, with a matplotlib config folder holding the grader's font
+    cache: without one, every kernel rebuilds it (about 0.2 s a submission here)."""
     import matplotlib
     from matplotlib import font_manager  # noqa: F401 -- builds the cache once per grading process
 
-    folder = _kernel_dir(job) / ".matplotlib"
-    folder.mkdir(exist_ok=True)
+    _matplotlib_folder(job).mkdir(parents=True)
     for cache in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
-        shutil.copy(cache, folder)
-    return folder
+        shutil.copy(cache, _matplotlib_folder(job))
 
 
 def _config(job, disabled_cells):
@@ -212,7 +214,7 @@ def grade_in_isolation(job):
     timestamp = _read_timestamp(job.submission_dir, notices)
     result = GradingResult(job.assignment, job.student, timestamp, notices=notices)
     staged_dir = _staged_dir(job)
-    _kernel_dir(job).mkdir()
+    _make_kernel_dir(job)
     _stage(job, staged_dir, notices)
     if timestamp:
         (staged_dir / "timestamp.txt").write_text(timestamp)

@@ -4,6 +4,7 @@ feedback, a points change that regrades, --student and --force, and the hidden-s
 """
 import csv
 import json
+import shutil
 
 import nbformat
 import pytest
@@ -63,8 +64,6 @@ def _feedback(root, student):
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
     """A course folder with its own nbgrader_config.py, a roster and four students (dave never submits)."""
-    import shutil
-
     root = tmp_path_factory.mktemp("term")
     shutil.copytree(FIXTURE_COURSE / "notebooks", root / "notebooks")
     _with_written_answer(root / "notebooks" / ASSIGNMENT / NOTEBOOK)
