@@ -40,7 +40,9 @@ MAX_PROCESSES = 64
 FORK_BOMB_SIZE = 300  # bounded: the test's own processes, whether or not a limit stops them
 
 # Finds course folders the way an attacker would: the working folders of every process it
-# can see (the grader works in the course folder) and the folders above its own.
+# can see (the grader works in the course folder) and the folders above its own. Only real
+# courses (with notebooks/): a grading worker's scratch course holds one other student's
+# staged copy, which would make what a thief ends up with depend on timing.
 FIND_COURSES = '''
 import os
 def _course_folders():
@@ -55,7 +57,8 @@ def _course_folders():
     while folder != os.path.dirname(folder):
         folder = os.path.dirname(folder)
         found.append(folder)
-    return [f for f in dict.fromkeys(found) if os.path.isdir(os.path.join(f, 'submitted'))]
+    return [f for f in dict.fromkeys(found)
+            if os.path.isdir(os.path.join(f, 'submitted')) and os.path.isdir(os.path.join(f, 'notebooks'))]
 '''
 
 # Runs code the static scan never sees: exec reached through getattr and a built string.
