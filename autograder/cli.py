@@ -9,7 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from autograder.check.checker import HIDDEN_SEED_ENV
+from autograder.exercises.casebook import HIDDEN_SEED_ENV
 from autograder.grading.course import ConfigError, load_course, prepare_grading_process
 from autograder.grading.course import assignments as course_assignments
 from autograder.grading.export import RosterError

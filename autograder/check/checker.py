@@ -16,13 +16,13 @@ Details of the contract:
   notebook) and from any module the worker could not import itself (files next to the
   notebook, test modules: anything outside site-packages, the standard library,
   course_lib and autograder) are pickled by value.
-- The worker is `sys.executable -I -m autograder.check.worker`: -I keeps the kernel's cwd,
-  PYTHONPATH and user site out of sys.path, so a numpy.py next to the notebook cannot
+- The worker is `sys.executable -I` with only the folder holding this `autograder`
+  package put back on sys.path (see worker.py): a numpy.py next to the notebook cannot
   shadow numpy. The worker keeps the kernel's cwd, so relative data paths still work.
   BLAS is pinned to one thread (same sums, same verdict, faster start).
-- Seeds: visible cases use rng seeded from the exercise id alone; hidden cases from the
-  exercise id and $AUTOGRADER_HIDDEN_SEED (default "course-default"), so the same
-  submission always gets the same verdict, and instructors can change the hidden inputs.
+- Case data (inputs and expected values) comes from `casedata.case_data`: computed by the
+  instructor's side, never by code next to the student's; the worker gets it with the
+  objects.
 - Timeout: the exercise's `timeout` (default 60 s); `timeout=` overrides it (for tests
   and tools, not for notebooks). The whole process group is killed on timeout.
 - Failure messages from an exception in the student's code name the function and line;
@@ -33,7 +33,6 @@ Details of the contract:
   an unknown id raises KeyError, a wrong number of objects TypeError.
 - `run(...)` is the same without printing or raising: it returns a `CheckResult`.
 """
-import hashlib
 import json
 import linecache
 import os
@@ -47,13 +46,16 @@ from dataclasses import dataclass
 
 import cloudpickle
 
+from autograder.check.casedata import CasesUnavailable, case_data
 from autograder.check.registry import lookup
 from autograder.check.trust import is_installed_file
 from course_lib.threads import single_thread_environment
 
-HIDDEN_SEED_ENV = "AUTOGRADER_HIDDEN_SEED"
-DEFAULT_HIDDEN_SEED = "course-default"
 _STDERR_TAIL_BYTES = 1500
+# The worker imports only the support code this kernel imported (-I drops everything else).
+_SUPPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_WORKER_BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
+                     "from autograder.check.worker import main; main()")
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,6 @@ class CheckResult:
     passed: bool
     message: str
     cases: int
-
-
-def exercise_seed(exercise_id, hidden):
-    """Deterministic 63-bit seed for the visible or hidden cases of an exercise."""
-    secret = os.environ.get(HIDDEN_SEED_ENV, DEFAULT_HIDDEN_SEED) if hidden else "visible"
-    digest = hashlib.sha256(f"{secret}|{exercise_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 class CheckFailed(AssertionError):
@@ -105,11 +100,15 @@ def run(exercise_id, *student_objects, hidden=False, timeout=None):
         return CheckResult(exercise_id, bool(hidden), passed, message, cases)
 
     try:
+        cases = case_data(exercise_id, bool(hidden))
+    except CasesUnavailable as missing:
+        return verdict(False, str(missing))
+    try:
         payload = _dumps(student_objects)
     except Exception as error:
         return verdict(False, _pickling_message(student_objects, expected, error))
     request = pickle.dumps({"exercise_id": exercise_id, "hidden": bool(hidden),
-                            "seed": exercise_seed(exercise_id, hidden), "objects": payload})
+                            "cases": cases, "objects": payload})
     limit = spec.timeout if timeout is None else float(timeout)
     status, stdout, stderr_tail = _run_worker(request, limit)
     if status == "timeout":
@@ -169,7 +168,7 @@ def _run_worker(request, timeout):
     """Run the worker; returns (status, stdout bytes, stderr tail) where status is
     "timeout" or the exit code. Only the tail of stderr (the student's prints) is kept,
     so a student printing in a loop fills neither memory nor disk."""
-    command = [sys.executable, "-I", "-m", "autograder.check.worker"]
+    command = [sys.executable, "-I", "-c", _WORKER_BOOTSTRAP, _SUPPORT_ROOT]
     stderr_read, stderr_write = os.pipe()
     try:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

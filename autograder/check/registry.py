@@ -1,11 +1,13 @@
-"""The `exercise` decorator and the lookup of exercises by id ("nb02.affine_backward").
+"""The `verdict` decorator and the lookup of an exercise's verdict by id ("nb02.affine").
 
-An exercise is a trusted function `fn(rng, hidden, *student_objects)` in a module of
-`autograder.exercises`; it raises `compare.WrongAnswer` when the student is wrong and
-may return the number of cases it ran (default: the number of distinct case labels).
+A verdict is a function `fn(case_data, *student_objects)` in an exercise package's
+verdicts.py (see autograder.exercises): it runs the student's code on the case inputs and
+raises `compare.WrongAnswer` when the student is wrong; it may return the number of cases
+it ran (default: the number of distinct case labels). It needs no reference code: every
+expected value is in `case_data` (autograder.check.casedata).
 
-    @exercise("nb02.affine_backward", forbid=["course_lib.layers.affine_backward"])
-    def affine_backward(rng, hidden, student_forward, student_backward): ...
+    @verdict("nb02.affine", forbid=["course_lib.layers.affine_backward"])
+    def affine(case_data, student_forward, student_backward): ...
 
 forbid: dotted names of course_lib functions the student may not call (see worker.py);
 timeout: seconds before the grader stops the student's code.
@@ -21,8 +23,8 @@ _REGISTRY = {}
 
 
 @dataclass(frozen=True)
-class Exercise:
-    """One registered exercise: its id, check function, forbidden names and timeout (s)."""
+class Verdict:
+    """One registered verdict: its exercise id, function, forbidden names and timeout (s)."""
 
     id: str
     function: object
@@ -31,12 +33,12 @@ class Exercise:
 
     @property
     def student_parameters(self):
-        """Names of the student objects the check function takes (after rng, hidden)."""
-        return list(inspect.signature(self.function).parameters)[2:]
+        """Names of the student objects the verdict takes (after case_data)."""
+        return list(inspect.signature(self.function).parameters)[1:]
 
 
-def exercise(exercise_id, forbid=(), timeout=DEFAULT_TIMEOUT):
-    """Register the decorated function as the check of `exercise_id`."""
+def verdict(exercise_id, forbid=(), timeout=DEFAULT_TIMEOUT):
+    """Register the decorated function as the verdict of `exercise_id`."""
     if not _ID_PATTERN.match(exercise_id):
         raise ValueError(f"exercise id must look like 'nb02.affine_backward', got {exercise_id!r}")
     if isinstance(forbid, str):
@@ -47,21 +49,21 @@ def exercise(exercise_id, forbid=(), timeout=DEFAULT_TIMEOUT):
 
     def register(function):
         if exercise_id in _REGISTRY and _REGISTRY[exercise_id].function is not function:
-            raise ValueError(f"exercise {exercise_id!r} is registered twice")
-        _REGISTRY[exercise_id] = Exercise(exercise_id, function, tuple(forbid), float(timeout))
+            raise ValueError(f"the verdict of {exercise_id!r} is registered twice")
+        _REGISTRY[exercise_id] = Verdict(exercise_id, function, tuple(forbid), float(timeout))
         return function
 
     return register
 
 
 def lookup(exercise_id):
-    """The Exercise registered as `exercise_id`, importing its module on first use."""
-    from autograder.exercises import load_module
+    """The Verdict registered for `exercise_id`, importing its package's verdicts.py on first use."""
+    from autograder.exercises import load_part
 
     if not isinstance(exercise_id, str) or "." not in exercise_id:
         raise KeyError(f"exercise ids look like 'nb02.affine_backward', got {exercise_id!r}")
     prefix = exercise_id.split(".", 1)[0]
-    load_module(prefix)
+    load_part(prefix, "verdicts")
     if exercise_id not in _REGISTRY:
         known = sorted(k for k in _REGISTRY if k.startswith(prefix + "."))
         raise KeyError(f"unknown exercise {exercise_id!r}; "

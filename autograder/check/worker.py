@@ -1,10 +1,15 @@
-"""The grading subprocess: `python -I -m autograder.check.worker` runs one exercise on fresh modules.
+"""The grading subprocess: runs one exercise's verdict on fresh modules.
 
-Protocol: stdin holds a pickled dict {"exercise_id": str, "hidden": bool, "seed": int,
-"objects": bytes (cloudpickle of the student's objects)}; the worker writes one JSON
-line {"passed", "message", "cases", "where"} to its stdout. Before anything else it
-points fd 1 at stderr, so whatever the student's code prints (print, os.write(1, ...),
-C code) cannot mix with the result, which goes to a private copy of the original fd.
+Started by checker.py as `python -I -c <bootstrap>`: -I keeps the kernel's cwd, PYTHONPATH
+and user site out of sys.path; the bootstrap puts back only the folder that holds the
+`autograder` package the kernel imported (the repository, or a student edition).
+
+Protocol: stdin holds a pickled dict {"exercise_id": str, "hidden": bool, "cases": case
+data (plain data, see casedata.py), "objects": bytes (cloudpickle of the student's
+objects)}; the worker writes one JSON line {"passed", "message", "cases", "where"} to its
+stdout. Before anything else it points fd 1 at stderr, so whatever the student's code
+prints (print, os.write(1, ...), C code) cannot mix with the result, which goes to a
+private copy of the original fd.
 
 Order matters: numpy, course_lib and the exercise module are imported, then the
 exercise's forbidden course_lib functions are replaced on every course_lib module that
@@ -124,10 +129,17 @@ def _safe_str(error):
         return "<unprintable message>"
 
 
+def _raised_by_student(error):
+    """True when the student's own code raised `error` (not a course_lib function it called:
+    the student edition's left-out answers raise NotImplementedError with their own message)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and not is_installed_file(frames[-1].filename)
+
+
 def _describe_exception(error, where, case_label):
     during = f" (while running {case_label})" if case_label else ""
     name = type(error).__name__
-    if isinstance(error, NotImplementedError) and where:
+    if isinstance(error, NotImplementedError) and where and _raised_by_student(error):
         return (f"{where['function']} is not implemented yet — fill in the YOUR CODE HERE "
                 f"part{during}.")
     if where:
@@ -166,10 +178,9 @@ def run_request(request):
     guarded_modules = [np, np.random, np.linalg, compare, registry, sys.modules[__name__]]
     before = _snapshot(guarded_modules)
     compare.start_run()
-    rng = np.random.default_rng(request["seed"])
     result = {"passed": False, "message": "", "cases": 0, "where": None}
     try:
-        returned = spec.function(rng, request["hidden"], *objects)
+        returned = spec.function(request["cases"], *objects)
         result.update(passed=True,
                       cases=returned if type(returned) is int else compare.cases_seen())
     except compare.WrongAnswer as failure:

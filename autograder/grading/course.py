@@ -20,7 +20,7 @@ import nbformat
 
 import autograder
 import course_lib
-from autograder.check.checker import DEFAULT_HIDDEN_SEED, HIDDEN_SEED_ENV
+from autograder.exercises.casebook import DEFAULT_HIDDEN_SEED, HIDDEN_SEED_ENV
 from autograder.grading.sandbox import SandboxLimits
 from course_lib.datasets import DATA_DIR
 from course_lib.threads import SINGLE_THREAD_ENV

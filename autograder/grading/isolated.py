@@ -22,7 +22,7 @@ from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, parse_utc
 
-from autograder.check.checker import HIDDEN_SEED_ENV
+from autograder.exercises.casebook import HIDDEN_SEED_ENV
 from autograder.grading import course
 from autograder.grading.config import build_config
 from autograder.grading.feedback import say_not_graded_yet

@@ -7,7 +7,8 @@ import pytest
 
 import course_lib.layers
 from autograder import check
-from autograder.check.checker import CheckFailed, exercise_seed, run
+from autograder.check.checker import CheckFailed, run
+from autograder.exercises.casebook import exercise_seed
 
 # The "student" answers below live in this module: check() pickles them by value, as it
 # does for functions defined in a notebook.
@@ -248,14 +249,14 @@ def test_run_returns_the_verdict_without_raising():
 # ---------------------------------------------------------------------------- registry
 
 def test_registry_refuses_malformed_exercises():
-    from autograder.check.registry import exercise, lookup
+    from autograder.check.registry import lookup, verdict
     with pytest.raises(ValueError, match="must look like"):
-        exercise("affine backward")
+        verdict("affine backward")
     with pytest.raises(TypeError, match="list of dotted names"):
-        exercise("selftest.x", forbid="course_lib.layers.affine_forward")
+        verdict("selftest.x", forbid="course_lib.layers.affine_forward")
     with pytest.raises(ValueError, match="must be course_lib functions"):
-        exercise("selftest.x", forbid=["numpy.dot"])
-    with pytest.raises(KeyError, match="no exercise module for 'nb99'"):
+        verdict("selftest.x", forbid=["numpy.dot"])
+    with pytest.raises(KeyError, match="no exercise package for 'nb99'"):
         lookup("nb99.anything")
     spec = lookup("selftest.affine_backward")
     assert spec.forbid == ("course_lib.layers.affine_backward",)
