@@ -11,7 +11,7 @@ export MPLBACKEND ?= Agg
 
 .PHONY: demo test lab validate release grade export data pretrain bench clean browser-deps screenshots
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-student.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt

@@ -18,11 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-import autograder
-import course_lib
 from autograder.exercises.casebook import DEFAULT_HIDDEN_SEED, HIDDEN_SEED_ENV
 from autograder.grading.sandbox import SandboxLimits
-from course_lib.datasets import DATA_DIR
 from course_lib.threads import SINGLE_THREAD_ENV
 
 COURSE_ID = "backprop-course"
@@ -175,19 +172,8 @@ def prepare_grading_process():
     os.environ.update(SINGLE_THREAD_ENV)
 
 
-def code_the_notebooks_read():
-    """Host folders a graded notebook may read (read-only in the sandbox): the course's code
-    and its data. Nothing else of the course folder is visible to a submission."""
-    return (Path(course_lib.__file__).parent, Path(autograder.__file__).parent, DATA_DIR)
-
-
-def kernel_hidden_seed(assignment):
-    """The hidden-test seed a grading kernel receives for `assignment`.
-
-    The instructor's secret ($AUTOGRADER_HIDDEN_SEED) never enters a submission's process:
-    anything a kernel can read, a submission can print into its feedback. The kernel gets
-    an HMAC of the secret and the assignment, so what leaks is at most the hidden inputs of
-    the assignment already being graded, never the secret or another assignment's inputs.
-    """
+def hidden_seed_digest(assignment):
+    """An HMAC of the instructor's hidden seed and `assignment`: tells which seed graded a
+    submission (the ledger keeps it) without revealing the seed."""
     secret = os.environ.get(HIDDEN_SEED_ENV, DEFAULT_HIDDEN_SEED).encode()
     return hmac.new(secret, assignment.encode(), hashlib.sha256).hexdigest()

@@ -16,6 +16,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Integer, Unicode
 
+from autograder.exercises.casebook import HIDDEN_SEED_ENV
 from autograder.grading.sandbox import SandboxedKernelManager
 from autograder.grading.staging import disabled_source
 
@@ -52,7 +53,9 @@ class GuardedExecute(Execute):
     async def async_start_new_kernel(self, **kwargs):
         # the sandboxed kernel's environment is the sandbox's own (SandboxedKernelManager.sandbox_env)
         if self.kernel_env and not self.sandboxed:
-            kwargs.setdefault("env", {**os.environ, **self.kernel_env})
+            # the hidden seed stays with the grader: the kernel gets hidden cases as data
+            inherited = {k: v for k, v in os.environ.items() if k != HIDDEN_SEED_ENV}
+            kwargs.setdefault("env", {**inherited, **self.kernel_env})
         return await super().async_start_new_kernel(**kwargs)
 
     def preprocess(self, nb, resources, km=None):

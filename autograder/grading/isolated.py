@@ -4,8 +4,8 @@ Each submission gets its own copy of the gradebook (a snapshot holding only the
 assignment's definition), its own submitted/autograded/feedback folders and a kernel
 whose working directory is its own. So workers can run in parallel without sharing an
 SQLite file. The kernel, and everything the submission starts, runs in the grading sandbox
-(sandbox.py): it sees an empty folder of its own read-write, the course's code read-only and
-nothing else, so it cannot reach anyone else's work, nbgrader's folders or the grader's.
+(sandbox.py): it sees an empty folder of its own read-write, the assignment's student edition
+(with the hidden cases as data) read-only and nothing else, so it cannot reach anyone else's work, nbgrader's folders or the grader's.
 The parent merges the result serially.
 
 Runs in a worker process: everything in and out is plain picklable data.
@@ -22,11 +22,18 @@ from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, parse_utc
 
-from autograder.exercises.casebook import HIDDEN_SEED_ENV
+from autograder.check.casedata import HIDDEN_CASES_ENV
 from autograder.grading import course
 from autograder.grading.config import build_config
 from autograder.grading.feedback import say_not_graded_yet
-from autograder.grading.staging import add_notice, read_submission, source_profile, stage_notebook, stand_in_notebook
+from autograder.grading.staging import (
+    add_notice,
+    read_submission,
+    source_profile,
+    stage_notebook,
+    stand_in_notebook,
+)
+from autograder.grading.student_edition import HIDDEN_CASES_FILE
 
 UNSANDBOXED_NOTICE = ("This submission was graded without the grading sandbox (`grade --no-sandbox`): "
                       "its code could reach the rest of the grading machine.")
@@ -37,7 +44,9 @@ MAX_CRASH_RECOVERIES = 5
 @dataclass(frozen=True)
 class GradingJob:
     """settings: CourseSettings of the real course; submission_dir: DIR/<student>/<assignment>;
-    template_db: gradebook snapshot with the assignment; work_dir: empty scratch folder."""
+    template_db: gradebook snapshot with the assignment; work_dir: empty scratch folder;
+    edition: the assignment's grading edition (student_edition.grading_edition), the only
+    course code the kernel imports."""
 
     settings: object
     assignment: str
@@ -45,6 +54,7 @@ class GradingJob:
     submission_dir: Path
     template_db: Path
     work_dir: Path
+    edition: Path
 
 
 @dataclass
@@ -141,11 +151,13 @@ def _make_kernel_dir(job):
 
 def _config(job, disabled_cells):
     c = build_config(_scratch_course(job))
-    kernel_env = {HIDDEN_SEED_ENV: course.kernel_hidden_seed(job.assignment)}
+    edition = job.edition.resolve()
+    # the student edition before anything installed: the kernel never imports the reference
+    kernel_env = {"PYTHONPATH": str(edition), HIDDEN_CASES_ENV: str(edition / HIDDEN_CASES_FILE)}
     if job.settings.sandbox:
         c.GuardedExecute.sandboxed = True
         c.SandboxedKernelManager.scratch_dir = str(_kernel_dir(job))
-        c.SandboxedKernelManager.read_only_paths = [str(p) for p in course.code_the_notebooks_read()]
+        c.SandboxedKernelManager.read_only_paths = [str(edition)]
         c.SandboxedKernelManager.sandbox_env = {**kernel_env, "MPLCONFIGDIR": str(_matplotlib_folder(job))}
         c.SandboxedKernelManager.limits = asdict(job.settings.sandbox_limits())
     else:

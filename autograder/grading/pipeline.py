@@ -22,14 +22,16 @@ from nbgrader.api import Gradebook
 from tqdm import tqdm
 
 import autograder
+import course_lib
 from autograder.grading import course, ledger
-from autograder.grading.course import kernel_hidden_seed, prepare_grading_process
+from autograder.grading.course import hidden_seed_digest, prepare_grading_process
 from autograder.grading.export import export_grades
 from autograder.grading.isolated import GradingJob
 from autograder.grading.merge import merge_grades, merge_outputs
 from autograder.grading.pool import run_jobs
 from autograder.grading.release import release
 from autograder.grading.sandbox import require_sandbox
+from autograder.grading.student_edition import grading_edition
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,9 @@ def ensure_released(settings, assignments):
         release(settings, stale)
 
 
-# what the checks are made of: a change here changes every verdict
-_CHECK_CODE = [Path(autograder.__file__).parent / part for part in ("check", "exercises")]
+# what the checks and the student edition are made of: a change here can change any verdict
+_CHECK_CODE = [*(Path(autograder.__file__).parent / part for part in ("check", "exercises")),
+               Path(course_lib.__file__).parent]
 # CourseSettings fields that do not change a grade
 _NOT_GRADING = {"root", "config_file", "course_id", "source_directory"}
 
@@ -95,7 +98,7 @@ def grading_fingerprint(settings, assignment):
 
 def seed_fingerprint(assignment):
     """Identifies the hidden seed that graded `assignment` without revealing it."""
-    return hashlib.sha256(kernel_hidden_seed(assignment).encode()).hexdigest()[:16]
+    return hidden_seed_digest(assignment)[:16]
 
 
 def _why_regrade(entry, submission, fingerprints, force):
@@ -170,8 +173,11 @@ def grade(settings, submissions_dir=None, assignments=None, jobs=None, progress=
         scratch = Path(scratch)
         template = scratch / "template.db"
         snapshot_gradebook(settings, template)
+        editions = {a: grading_edition(settings, a, scratch / "editions" / a)
+                    for a in dict.fromkeys(s.assignment for s in pending)}
         by_job = {
-            GradingJob(settings, s.assignment, s.student, s.folder, template, scratch / f"{i:05d}"): s
+            GradingJob(settings, s.assignment, s.student, s.folder, template, scratch / f"{i:05d}",
+                       editions[s.assignment]): s
             for i, s in enumerate(pending)
         }
         with tqdm(total=len(pending), desc="grading", unit="submission", disable=not progress) as bar:

@@ -1,10 +1,14 @@
-"""Student versions of the source notebooks (nbgrader generate_assignment)."""
+"""What students receive: release/<assignment>/ = the student notebooks (nbgrader generate_assignment)
+plus the assignment's student edition of the support code and data (student_edition.py)."""
+import shutil
+
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from autograder.grading import course
 from autograder.grading.config import build_config
 from autograder.grading.course import prepare_grading_process
+from autograder.grading.student_edition import build
 
 
 class ReleaseError(RuntimeError):
@@ -18,7 +22,10 @@ def nbgrader_api(settings):
 
 
 def release(settings, names=None):
-    """Write release/<assignment>/ for each assignment (all by default) and record it in the gradebook.
+    """Write release/<assignment>/ for each assignment (all by default) and record it in the gradebook:
+    the student notebooks, and the student edition they import (course_lib without this and
+    later assignments' answers, the checks' student side with the visible cases, the data),
+    and the same folder as release/<assignment>.zip.
 
     Returns the released assignment names; raises ReleaseError with nbgrader's log on failure.
     """
@@ -28,4 +35,7 @@ def release(settings, names=None):
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
             raise ReleaseError(f"releasing {name} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
+        folder = build(settings, name, settings.release_dir(name))
+        # one file to publish where students without nbgrader's exchange fetch it (Colab, a course site)
+        shutil.make_archive(str(folder), "zip", root_dir=folder.parent, base_dir=name)
     return names

@@ -16,6 +16,7 @@ from autograder.grading.pool import run_jobs
 from autograder.grading.release import release
 from autograder.grading.samples import write_submission
 from autograder.grading.sandbox import require_sandbox
+from autograder.grading.student_edition import grading_edition
 
 EXPECTATIONS = {"solution": "pass", "stub": "fail"}
 
@@ -72,9 +73,11 @@ def validate(settings, assignments=None, jobs=None):
         jobs_list = []
         for assignment in assignments:
             _pseudo_submissions(settings, assignment, scratch / "submitted")
+            edition = grading_edition(settings, assignment, scratch / "editions" / assignment)
             for run in EXPECTATIONS:
                 folder = scratch / "submitted" / run / assignment
-                jobs_list.append(GradingJob(settings, assignment, run, folder, template, scratch / f"{assignment}-{run}"))
+                jobs_list.append(GradingJob(settings, assignment, run, folder, template,
+                                            scratch / f"{assignment}-{run}", edition))
         for job, result in run_jobs(jobs_list, jobs):
             if isinstance(result, Exception):
                 problems.append(f"{job.assignment} {job.student}: grader error {type(result).__name__}: {result}")

@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
+from support import REPO
 from traitlets.config import Config
 
+import autograder
+import course_lib
 from autograder.grading import sandbox
-from autograder.grading.course import code_the_notebooks_read
 from autograder.grading.sandbox import (
     SandboxedKernelManager,
     SandboxLimits,
@@ -29,9 +31,10 @@ from autograder.grading.sandbox import (
     run_sandboxed,
     sandbox_environment,
 )
-from support import REPO
+from course_lib.datasets import DATA_DIR
 
-COURSE_CODE = code_the_notebooks_read()
+# what these tests let a sandboxed process read (grading binds a student edition instead)
+COURSE_CODE = (Path(course_lib.__file__).parent, Path(autograder.__file__).parent, DATA_DIR)
 
 # Runs the statement argv[1]; prints "done", the errno name of an OSError, or the exception's class.
 ATTEMPT = """
