@@ -205,12 +205,22 @@ def _value_lines(name, got, expected, index_of, rtol, atol, transposed=None,
     if not bad.any():
         return []
     worst = int(np.argmax(excess))
-    index = ", ".join(str(i) for i in index_of(worst))
-    lines = [
-        f"relative error {rel_error(got, expected):.2e} (allowed: rtol={rtol:g}, atol={atol:g})",
-        f"worst element {name}[{index}]: expected {expected[worst]:.6g}, got {got[worst]:.6g}",
-        f"{int(bad.sum())} of {bad.size} checked entries are wrong",
-    ]
+    with np.errstate(all="ignore"):
+        relative = np.abs(got - expected) / np.maximum(1e-8, np.abs(got) + np.abs(expected))
+    largest = int(np.nanargmax(relative)) if not np.all(np.isnan(relative)) else worst
+    if not relative[worst] < relative[largest] * (1 - 1e-9):  # a tie (a constant factor): one entry
+        largest = worst
+
+    def entry(i):
+        return f"{name}[{', '.join(str(k) for k in index_of(i))}]"
+
+    relative_line = f"relative error {rel_error(got, expected):.2e} (allowed: rtol={rtol:g}, atol={atol:g})"
+    worst_line = f"worst element {entry(worst)}: expected {expected[worst]:.6g}, got {got[worst]:.6g}"
+    if largest != worst:  # two different entries: say which number belongs to which
+        relative_line += (f", largest at {entry(largest)}: expected {expected[largest]:.6g}, "
+                          f"got {got[largest]:.6g}")
+        worst_line = worst_line.replace("worst element", "worst element (furthest outside the tolerance)", 1)
+    lines = [relative_line, worst_line, f"{int(bad.sum())} of {bad.size} checked entries are wrong"]
     hint = _diagnose(name, got, expected, bad, transposed, batch_size, terms)
     if hint:
         lines.append("diagnosis: " + hint)

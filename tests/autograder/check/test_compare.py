@@ -288,3 +288,14 @@ def test_gradient_of_a_non_contiguous_input_is_still_measured():
     compare.gradient("dx", 2 * x, lambda v: np.sum(v ** 2), x)
     with pytest.raises(compare.WrongAnswer):
         compare.gradient("dx", np.zeros_like(x), lambda v: np.sum(v ** 2), x)
+
+
+def test_the_relative_error_and_the_worst_element_name_their_entries_when_they_differ():
+    # entry 0: small values, relative error 1; entry 1: the largest excess over the tolerance
+    expected = np.array([0.0, 10.0])
+    got = np.array([1e-3, 13.0])
+    with pytest.raises(compare.WrongAnswer) as failure:
+        compare.array("dw", got, expected)
+    message = str(failure.value)
+    assert "relative error 1.00e+00 (allowed: rtol=1e-06, atol=1e-09), largest at dw[0]: expected 0, got 0.001" in message
+    assert "worst element (furthest outside the tolerance) dw[1]: expected 10, got 13" in message
