@@ -37,20 +37,31 @@ class Verdict:
         return list(inspect.signature(self.function).parameters)[1:]
 
 
-def verdict(exercise_id, forbid=(), timeout=DEFAULT_TIMEOUT):
-    """Register the decorated function as the verdict of `exercise_id`."""
+def validate_declaration(exercise_id, argument, names):
+    """Refuse a malformed exercise id, or `names` (the argument called `argument`) that is
+    not a list of dotted course_lib names. Shared by @verdict and the instructor's @cases."""
     if not _ID_PATTERN.match(exercise_id):
         raise ValueError(f"exercise id must look like 'nb02.affine_backward', got {exercise_id!r}")
-    if isinstance(forbid, str):
-        raise TypeError(f"forbid must be a list of dotted names, got the string {forbid!r}")
-    for name in forbid:
+    if isinstance(names, str):
+        raise TypeError(f"{argument} must be a list of dotted names, got the string {names!r}")
+    for name in names:
         if not name.startswith("course_lib."):
-            raise ValueError(f"forbid entries must be course_lib functions, got {name!r}")
+            raise ValueError(f"{argument} entries must be course_lib functions, got {name!r}")
+
+
+def add(registry, exercise_id, entry, what):
+    """registry[exercise_id] = entry, refusing a second, different registration."""
+    if exercise_id in registry and registry[exercise_id].function is not entry.function:
+        raise ValueError(f"the {what} of {exercise_id!r} is registered twice")
+    registry[exercise_id] = entry
+
+
+def verdict(exercise_id, forbid=(), timeout=DEFAULT_TIMEOUT):
+    """Register the decorated function as the verdict of `exercise_id`."""
+    validate_declaration(exercise_id, "forbid", forbid)
 
     def register(function):
-        if exercise_id in _REGISTRY and _REGISTRY[exercise_id].function is not function:
-            raise ValueError(f"the verdict of {exercise_id!r} is registered twice")
-        _REGISTRY[exercise_id] = Verdict(exercise_id, function, tuple(forbid), float(timeout))
+        add(_REGISTRY, exercise_id, Verdict(exercise_id, function, tuple(forbid), float(timeout)), "verdict")
         return function
 
     return register
@@ -58,17 +69,22 @@ def verdict(exercise_id, forbid=(), timeout=DEFAULT_TIMEOUT):
 
 def lookup(exercise_id):
     """The Verdict registered for `exercise_id`, importing its package's verdicts.py on first use."""
+    return find(_REGISTRY, exercise_id, "verdicts")
+
+
+def find(registry, exercise_id, part):
+    """registry[exercise_id], importing `part` ("verdicts" or "cases") of its package first."""
     from autograder.exercises import load_part
 
     if not isinstance(exercise_id, str) or "." not in exercise_id:
         raise KeyError(f"exercise ids look like 'nb02.affine_backward', got {exercise_id!r}")
     prefix = exercise_id.split(".", 1)[0]
-    load_part(prefix, "verdicts")
-    if exercise_id not in _REGISTRY:
-        known = sorted(k for k in _REGISTRY if k.startswith(prefix + "."))
+    load_part(prefix, part)
+    if exercise_id not in registry:
+        known = sorted(k for k in registry if k.startswith(prefix + "."))
         raise KeyError(f"unknown exercise {exercise_id!r}; "
-                       f"{prefix} defines: {', '.join(known) or 'none'}")
-    return _REGISTRY[exercise_id]
+                       f"{prefix}'s {part} define: {', '.join(known) or 'none'}")
+    return registry[exercise_id]
 
 
 def resolve(dotted_name):

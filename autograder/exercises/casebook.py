@@ -18,17 +18,14 @@ submission always gets the same verdict and instructors can change the hidden in
 """
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.check import casedata
-from autograder.exercises import load_part
+from autograder.check import casedata, registry
 
 HIDDEN_SEED_ENV = "AUTOGRADER_HIDDEN_SEED"
 DEFAULT_HIDDEN_SEED = "course-default"
-_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 _REGISTRY = {}
 
 
@@ -43,18 +40,10 @@ class Cases:
 
 def cases(exercise_id, answered_by=()):
     """Register the decorated `(rng, hidden) -> plain data` function as the cases of `exercise_id`."""
-    if not _ID_PATTERN.match(exercise_id):
-        raise ValueError(f"exercise id must look like 'nb02.affine_backward', got {exercise_id!r}")
-    if isinstance(answered_by, str):
-        raise TypeError(f"answered_by must be a list of dotted names, got the string {answered_by!r}")
-    for name in answered_by:
-        if not name.startswith("course_lib."):
-            raise ValueError(f"answered_by entries must be course_lib names, got {name!r}")
+    registry.validate_declaration(exercise_id, "answered_by", answered_by)
 
     def register(function):
-        if exercise_id in _REGISTRY and _REGISTRY[exercise_id].function is not function:
-            raise ValueError(f"the cases of {exercise_id!r} are registered twice")
-        _REGISTRY[exercise_id] = Cases(exercise_id, function, tuple(answered_by))
+        registry.add(_REGISTRY, exercise_id, Cases(exercise_id, function, tuple(answered_by)), "cases")
         return function
 
     return register
@@ -62,12 +51,7 @@ def cases(exercise_id, answered_by=()):
 
 def lookup(exercise_id):
     """The Cases registered for `exercise_id`, importing its package's cases.py on first use."""
-    prefix = exercise_id.split(".", 1)[0]
-    load_part(prefix, "cases")
-    if exercise_id not in _REGISTRY:
-        known = sorted(k for k in _REGISTRY if k.startswith(prefix + "."))
-        raise KeyError(f"no cases for {exercise_id!r}; {prefix} has: {', '.join(known) or 'none'}")
-    return _REGISTRY[exercise_id]
+    return registry.find(_REGISTRY, exercise_id, "cases")
 
 
 def hidden_secret():

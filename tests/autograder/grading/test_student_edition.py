@@ -3,6 +3,8 @@
 The course is released for real (nbgrader generate_assignment + the student edition) into a
 temporary copy. Each leak test is also run on a deliberately leaky release and must catch it.
 """
+import importlib
+import inspect
 import json
 import re
 import shutil
@@ -14,8 +16,8 @@ import nbformat
 import pytest
 
 import course_lib
-from autograder.check.casedata import dumps
-from autograder.exercises import casebook
+from autograder.check.casedata import VISIBLE_CASES_FILE, dumps
+from autograder.exercises import casebook, package_dir
 from autograder.grading import course
 from autograder.grading.cells import BEGIN_SOLUTION, END_SOLUTION, is_solution_code, is_test
 from autograder.grading.course import CourseSettings
@@ -142,7 +144,8 @@ def probe_request(settings, assignment, folder):
                 for kind in ("visible", "hidden"):
                     files[kind] = str(folder / f"{exercise_id}-{kind}.json")
                     Path(files[kind]).write_text(dumps(casebook.compute(exercise_id, kind == "hidden")))
-                items.append({"exercise_id": exercise_id, "slots": slots,
+                verdicts = package_dir(exercise_id.split(".")[0]) / "verdicts.py"
+                items.append({"exercise_id": exercise_id, "slots": slots, "verdicts_file": str(verdicts),
                               "solution_code": _solution_source(notebook), **files})
     path = folder / "request.json"
     path.write_text(json.dumps(items))
@@ -200,9 +203,30 @@ def _solution_lines(notebook_path):
     return solution, given
 
 
+def library_given_lines(settings, assignment):
+    """Lines of the reference course_lib outside every answer left out for `assignment`: code a
+    student legitimately receives (sgd's `config.setdefault(...)` is not sgd_momentum's answer).
+    Found with inspect on the reference objects, independently of how the edition is built."""
+    answer_ranges = {}
+    for dotted in answers_left_out(settings, assignment):
+        module_name, _, rest = dotted.partition(".")
+        obj = importlib.import_module(module_name)
+        for attribute in rest.split("."):
+            obj = getattr(obj, attribute)
+        lines, start = inspect.getsourcelines(obj)
+        answer_ranges.setdefault(inspect.getsourcefile(obj), []).append(range(start, start + len(lines)))
+    given = set()
+    for path in Path(course_lib.__file__).parent.rglob("*.py"):
+        ranges = answer_ranges.get(str(path), [])
+        given |= {_normalised(line) for number, line in enumerate(path.read_text().splitlines(), 1)
+                  if not any(number in r for r in ranges)}
+    return given
+
+
 def answer_lines(settings, assignment):
-    """Solution-region lines (>= 25 characters) of this and later assignments, minus given code."""
-    solution, given = set(), set()
+    """Solution-region lines (>= 25 characters) of this and later assignments, minus given code
+    (the notebooks' and the library's, see library_given_lines)."""
+    solution, given = set(), library_given_lines(settings, assignment)
     for name in course.assignments(settings):
         for notebook in course.source_notebooks(settings, name):
             found_solution, found_given = _solution_lines(notebook)
@@ -212,17 +236,26 @@ def answer_lines(settings, assignment):
     return {line for line in solution - given if len(line) >= MIN_LINE}
 
 
+def _lines(paths):
+    return {text for path in paths for text in map(_normalised, path.read_text().splitlines())
+            if len(text) >= MIN_LINE}
+
+
 def instructor_only_lines():
-    """Lines (>= 25 characters) of every exercise's cases.py and of the casebook."""
-    files = [*Path(casebook.__file__).parent.glob("*/cases.py"), Path(casebook.__file__)]
-    return {text for path in files for text in map(_normalised, path.read_text().splitlines())
-            if len(text) >= MIN_LINE and not text.startswith(("import ", "from ", '"""', "#"))}
+    """Lines (>= 25 characters) of every exercise's cases.py and of the casebook that no shipped
+    source (course_lib, the checks' student side, any verdicts.py) also holds."""
+    exercises = Path(casebook.__file__).parent
+    shipped = [*Path(course_lib.__file__).parent.rglob("*.py"), *(exercises.parent / "check").glob("*.py"),
+               *exercises.glob("*/verdicts.py"), exercises / "__init__.py"]
+    return _lines([*exercises.glob("*/cases.py"), Path(casebook.__file__)]) - _lines(shipped)
 
 
-def text_leaks(folder, needles):
-    """(file, needle) for every needle found in a file of `folder` (whitespace-normalised)."""
+def text_leaks(folder, needles, skip=()):
+    """(file, needle) for every needle found in a file of `folder` (whitespace-normalised),
+    files named in `skip` excepted."""
     found = []
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and p.name not in skip):
         try:
             raw = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -239,7 +272,9 @@ def text_leaks(folder, needles):
 def test_no_solution_line_hidden_case_code_or_seed_appears_in_a_release(released, assignment):
     folder = released.release_dir(assignment)
     assert text_leaks(folder, answer_lines(released, assignment)) == []
-    assert text_leaks(folder, instructor_only_lines() | {SEED}) == []
+    # the visible cases are the cases' output by design: code is looked for everywhere else
+    assert text_leaks(folder, instructor_only_lines(), skip={VISIBLE_CASES_FILE}) == []
+    assert text_leaks(folder, {SEED}) == []
     shipped = {p.name for p in folder.rglob("*") if p.is_file()}
     assert "cases.py" not in shipped and "casebook.py" not in shipped and "hidden_cases.json" not in shipped
     assert not (folder / "autograder" / "grading").exists()
