@@ -4,12 +4,15 @@ usual mistakes fail with a helpful message, visible and hidden cases alike.
 The extra mistakes run through the check functions in this process (fast); the standard
 checks and one refused reference call go through the real grading subprocess."""
 
+import functools
+
 import numpy as np
 import pytest
 
-from autograder.check import compare
+from autograder.check import casedata, compare
 from autograder.check.checker import run
 from autograder.check.registry import lookup
+from autograder.exercises import casebook
 from course_lib import transfer
 from course_lib.layers import softmax_loss
 from support import NOTEBOOKS
@@ -139,16 +142,21 @@ WRONG = [
 ]
 
 
-def run_in_process(exercise_id, student, hidden, seed=0):
+@functools.lru_cache(maxsize=None)
+def _case_file_text(exercise_id, hidden):
+    return casedata.dumps(casebook.compute(exercise_id, hidden))
+
+
+def run_in_process(exercise_id, student, hidden):
     compare.start_run()
-    lookup(exercise_id).function(np.random.default_rng(seed), hidden, student)
+    lookup(exercise_id).function(casedata.loads(_case_file_text(exercise_id, hidden)), student)
 
 
 @pytest.mark.parametrize("exercise_id, student, message", WRONG, ids=[w[1].__name__ for w in WRONG])
 def test_usual_mistakes_fail_with_a_helpful_message(exercise_id, student, message):
     for hidden in (False, True):
         with pytest.raises(compare.WrongAnswer, match=message):
-            run_in_process(exercise_id, student, hidden, seed=2)
+            run_in_process(exercise_id, student, hidden)
 
 
 def test_the_grader_refuses_the_reference_classifier():
