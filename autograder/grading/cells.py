@@ -58,6 +58,13 @@ def is_test(cell):
     return is_grade(cell) and not is_solution(cell) and cell.cell_type == "code"
 
 
+def uses(cell):
+    """Grade ids of the solution cells a test cell's code runs besides the one it follows, from
+    the cell's metadata {"autograder": {"uses": [...]}} (nb02's training runs the student's
+    loss and optimizer): a mistake there may cost this test's points too."""
+    return list(cell.get("metadata", {}).get("autograder", {}).get("uses", []))
+
+
 def is_restored(cell):
     """nbgrader puts this cell back from the source when grading (a test or a read-only cell)."""
     return is_locked(cell)

@@ -33,6 +33,7 @@ from autograder.grading.cells import (
     is_answer,
     is_solution_code,
     is_test,
+    uses,
 )
 
 SAMPLE_TIMESTAMP = "2024-01-01 12:00:00.000000 UTC"
@@ -96,6 +97,16 @@ def exercise_tests(source_nb):
             mapping[current] = []
         elif is_test(cell) and current is not None:
             mapping[current].append(grade_id(cell))
+    return mapping
+
+
+def tests_using(source_nb):
+    """Solution grade_id -> grade ids of the later test cells that also run it (cells.uses)."""
+    mapping = {}
+    for cell in source_nb.cells:
+        if is_test(cell):
+            for solution in uses(cell):
+                mapping.setdefault(solution, []).append(grade_id(cell))
     return mapping
 
 

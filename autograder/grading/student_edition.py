@@ -127,6 +127,9 @@ def _defining_place(dotted):
     qualname = getattr(obj, "__qualname__", None)
     if obj is None or qualname is None or qualname.count(".") > 1 or "<" in qualname:
         raise ValueError(f"answered_by name {dotted!r} is not a function, class or method of course_lib")
+    if not dotted.endswith("." + qualname):  # TwoLayerNet.loss is Sequential.loss: stubbing it hits every model
+        raise ValueError(f"answered_by name {dotted!r} is inherited from {obj.__module__}.{qualname}: "
+                         "name the class itself, or the class that defines the method")
     return obj.__module__, qualname
 
 

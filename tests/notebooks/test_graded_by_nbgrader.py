@@ -78,13 +78,19 @@ def test_every_graded_exercise_has_a_typical_bug(graded):
 
 
 def test_each_typical_bug_loses_exactly_its_exercise(graded):
+    """...and at most the tests declared to run that exercise's code too (nb02's graded training
+    runs the student's loss and optimizer: a broken optimizer may not reach the bar)."""
     _, source_nb, scores, _, _ = graded
     points = _autograded_points(source_nb)
-    tests_of = samples.exercise_tests(source_nb)
+    tests_of, dependents = samples.exercise_tests(source_nb), samples.tests_using(source_nb)
     for student in (s for s in scores if s.startswith("bug-")):
-        lost = set(tests_of[student.removeprefix("bug-")])
-        expected = {gid: (0.0 if gid in lost else p) for gid, p in points.items()}
-        assert {gid: scores[student][gid] for gid in points} == expected, student
+        exercise = student.removeprefix("bug-")
+        lost, may_lose = set(tests_of[exercise]), set(dependents.get(exercise, []))
+        got = {gid: scores[student][gid] for gid in points}
+        assert {gid: got[gid] for gid in lost} == dict.fromkeys(lost, 0.0), student
+        assert all(got[gid] in (0.0, points[gid]) for gid in may_lose), student
+        kept = {gid: p for gid, p in points.items() if gid not in lost | may_lose}
+        assert {gid: got[gid] for gid in kept} == kept, student
 
 
 def test_written_answers_of_a_full_submission_wait_for_the_instructor(graded):

@@ -132,8 +132,12 @@ def test_sgd_momentum_must_not_update_w_in_place():
 # ---------------------------------------------------------------------------- graded training
 
 def _train(config_source):
-    """Run the notebook's locked training cell on the configuration a solution cell defines."""
+    """Run the notebook's locked training cell (on the solutions' loss and update rule) with the
+    configuration a solution cell defines."""
     namespace = dict(vars(SOURCE.solved))
+    # the given cells it builds on: your_sgd_momentum and TwoLayerModel (the student's own code)
+    for given in ("your_functions", "two_layer_model"):
+        exec(compile(SOURCE.cells[given], f"<{given}>", "exec"), namespace)
     exec(compile(config_source, "<training_config>", "exec"), namespace)
     namespace["data"] = load_fashion_mnist()
     matplotlib.use("Agg")

@@ -309,3 +309,12 @@ def test_build_replaces_a_previous_edition(tmp_path):
     build(settings, "04_transfer_learning", tmp_path)
     assert not (tmp_path / "course_lib" / "stale.py").exists()
     assert (tmp_path / "data" / "fashion_mnist_subset.npz").is_file()
+
+
+def test_an_inherited_method_is_refused_rather_than_stubbed_for_every_subclass():
+    from autograder.grading.student_edition import _by_module
+
+    with pytest.raises(ValueError, match="inherited from course_lib.nn.Sequential.loss"):
+        _by_module({"course_lib.nn.TwoLayerNet.loss": "nb02.two_layer_net_loss"})
+    assert _by_module({"course_lib.layers.relu_forward": "nb02.x"}) == {
+        "course_lib.layers.activations": {"relu_forward": "nb02.x"}}
