@@ -12,8 +12,6 @@ Works on any node that looks like course_lib.autograd.Value: `data` and `grad` (
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 
-from course_lib.autograd import topological_order
-
 VALUE_COLOR = "tab:green"
 GRAD_COLOR = "tab:red"
 _NODE_RADIUS = 0.28
@@ -28,10 +26,10 @@ def graph_layout(root):
     first consumer, so a late input (a bias) is drawn next to where it is used. Rows are
     floats: leaves in depth-first order, inner nodes at the mean row of their inputs.
     """
-    order = topological_order(root)
-    column = {}
-    for node in order:  # inputs come first, so their columns are known
-        column[node] = 1 + max((column[i] for i in node.inputs), default=-1)
+    column = _depths(_reachable(root))
+    # by depth: every node after its inputs (not notebook 01's depth-first answer, which the
+    # student edition of that notebook leaves out)
+    order = sorted(column, key=lambda node: column[node])
     consumers = {}
     for node in order:
         for i in node.inputs:
@@ -47,6 +45,30 @@ def graph_layout(root):
         if node.inputs:
             row[node] = sum(row[i] for i in node.inputs) / len(node.inputs)
     return {node: (column[node], _spread(node, row, column)) for node in order}
+
+
+def _reachable(root):
+    """Every node under `root` (itself included), each once."""
+    found, stack = {}, [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in found:
+            found[id(node)] = node
+            stack.extend(node.inputs)
+    return list(found.values())
+
+
+def _depths(nodes):
+    """{node: 1 + the largest depth of its inputs} (leaves: 0), relaxed until nothing changes."""
+    depth = dict.fromkeys(nodes, 0)
+    changed = True
+    while changed:
+        changed = False
+        for node in nodes:
+            deepest = 1 + max((depth[i] for i in node.inputs), default=-1)
+            if deepest != depth[node]:
+                depth[node], changed = deepest, True
+    return depth
 
 
 def _leaves_in_input_order(root):

@@ -1,174 +1,98 @@
-"""Exercise checks of notebook 01 (flat backprop): numerical gradients, flat backward, gates, autograd.
+"""Verdicts of notebook 01's exercises (student side): the student's answers against the case data.
 
-nb01.numerical_gradient     student(f, w, h=1e-5) -> centered-difference gradient, shape of w
-nb01.flat_backward          student(x, y, z) -> (f, dx, dy, dz) for f = sigmoid(x) (x y + max(y, z))
-nb01.gates_multiply_max     MultiplyGate, MaxGate classes (forward given, backward written)
-nb01.gates_copy_sigmoid     CopyGate, SigmoidGate classes
-nb01.value_local_backward   the student's Value class: _backward closures of *, tanh, max
-nb01.topological_order      student(root) -> list of nodes, inputs before the nodes using them
-nb01.backpropagate          student(root): fills .grad of every node of a course_lib graph
-
-Graphs for the last two are built from course_lib.autograd.Value, whose attributes
-(data, grad, inputs, _backward) the notebook's Value shares. Expected values are written
-out by hand here, or come from course_lib's reference engine and gates.
+Every expected value comes from the case data (cases.py, computed with the reference). The
+functions of the numerical-gradient cases are rebuilt from their description (`function`);
+the graphs of the autograd exercises from their node lists (`build_graph`), as nodes whose
+_backward passes gradient back with the local gradients the case data gives. The gates that
+are not under test in a gates exercise are `_KnownGate`s: the notebook's forward, and a
+backward that multiplies by the local Jacobian the case data gives.
 """
-import math
-
 import numpy as np
 
 from autograder.check import compare
-from autograder.check.registry import exercise
-from course_lib import autograd, gates
+from autograder.check.registry import verdict
+from course_lib.autograd import sigmoid
+from course_lib.gates import AddGate, Gate, Graph
 
 
-def _logistic(x):
-    return 1.0 / (1.0 + math.exp(-x))
+def _near(got, target):
+    """True when got is a real number within round-off of target (False for anything else)."""
+    return (isinstance(got, (int, float)) and not isinstance(got, bool)
+            and abs(got - target) <= 1e-9 * max(1.0, abs(target)))
 
 
 # ---------------------------------------------------------------------------- numerical gradient
 
-def _softmax_loss_fn(X, y):
-    """Average softmax cross-entropy of scores X @ W (W: (D, C)) and its analytic gradient."""
-    def loss(W):
-        scores = X @ W
-        scores = scores - scores.max(axis=1, keepdims=True)
-        log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
-        return float(-log_probs[np.arange(len(y)), y].mean())
+def function(spec):
+    """The scalar function of an array that a {"kind": ...} description stands for."""
+    kind = spec["kind"]
+    if kind == "sum_cubes":
+        return lambda v: float(np.sum(v**3))
+    if kind == "sum_sin":
+        return lambda v: float(np.sum(np.sin(v)))
+    if kind == "logsumexp_cubic":
+        c, d = spec["c"], spec["d"]
+        return lambda v: float(np.log(np.sum(np.exp(c * v))) + np.sum(d * v**3))
+    if kind == "softmax_loss":
+        X, y = spec["X"], spec["y"]
 
-    def grad(W):
-        scores = X @ W
-        probs = np.exp(scores - scores.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
-        probs[np.arange(len(y)), y] -= 1.0
-        return X.T @ probs / len(y)
-    return loss, grad
-
-
-def _centered(f, w, h):
-    grad = np.zeros(w.shape)
-    for i in np.ndindex(w.shape):
-        plus, minus = w.copy(), w.copy()
-        plus[i] += h
-        minus[i] -= h
-        grad[i] = (f(plus) - f(minus)) / (2 * h)
-    return grad
+        def loss(W):  # average softmax cross-entropy of the scores X @ W
+            scores = X @ W
+            shifted = scores - np.max(scores, axis=1, keepdims=True)
+            normalizer = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            return float(-(shifted - normalizer)[np.arange(len(y)), y].mean())
+        return loss
+    raise ValueError(f"unknown function {kind!r}")
 
 
-def _one_sided(f, w, h):
-    grad = np.zeros(w.shape)
-    f_w = f(w.copy())
-    for i in np.ndindex(w.shape):
-        plus = w.copy()
-        plus[i] += h
-        grad[i] = (f(plus) - f_w) / h
-    return grad
-
-
-def _gradient_cases(rng, hidden):
-    """(description, f, w, h or None for the default, expected gradient, rtol)."""
-    cases = []
-    if hidden:
-        for shape in [(int(rng.integers(2, 6)),), (int(rng.integers(2, 4)), int(rng.integers(2, 4)))]:
-            w = rng.uniform(-1.5, 1.5, size=shape)
-            c = rng.uniform(0.5, 2.0, size=shape)
-            d = rng.uniform(-1.0, 1.0, size=shape)
-
-            def f(v, c=c, d=d):
-                return float(np.log(np.sum(np.exp(c * v))) + np.sum(d * v**3))
-            soft = np.exp(c * w) / np.sum(np.exp(c * w))
-            cases.append(("log-sum-exp plus cubic", f, w, None, soft * c + 3 * d * w**2, 1e-6))
-        X = np.column_stack([rng.standard_normal((5, 2)), np.ones(5)])
-        y = rng.integers(0, 3, size=5)
-        loss, grad = _softmax_loss_fn(X, y)
-        W = rng.standard_normal((3, 3))
-        cases.append(("softmax loss of W (3, 3)", loss, W, None, grad(W), 1e-6))
-        h = float(rng.uniform(0.05, 0.3))
-        w = rng.uniform(-2, 2, size=(int(rng.integers(2, 5)),))
-        cases.append((f"sum(sin(w)) with h={h:.3f}", lambda v: float(np.sum(np.sin(v))), w, h,
-                      np.cos(w) * math.sin(h) / h, 1e-9))
-    else:
-        w = np.array([1.0, -2.0, 0.5])
-        cases.append(("sum(w**3)", lambda v: float(np.sum(v**3)), w, None, 3 * w**2, 1e-7))
-        X = np.array([[1.0, 2.0, 1.0], [-1.5, 0.5, 1.0], [0.3, -1.2, 1.0], [2.0, -0.7, 1.0]])
-        y = np.array([0, 1, 2, 1])
-        loss, grad = _softmax_loss_fn(X, y)
-        W = np.array([0.34, -1.11, 0.78, 0.12, 0.55, 2.81, -3.1, -1.5, 0.33]).reshape(3, 3)
-        cases.append(("the notebook's 9-weight softmax loss", loss, W, None, grad(W), 1e-6))
-        w = np.array([[0.3, -1.2], [2.0, 0.7]])
-        # with h = 0.1 the centered difference of sin is exactly cos(w) sin(h) / h
-        cases.append(("sum(sin(w)) with h=0.1", lambda v: float(np.sum(np.sin(v))), w, 0.1,
-                      np.cos(w) * math.sin(0.1) / 0.1, 1e-9))
-    return cases
-
-
-@exercise("nb01.numerical_gradient", forbid=["course_lib.gradcheck.eval_numerical_gradient"])
-def numerical_gradient(rng, hidden, student_numerical_gradient):
+@verdict("nb01.numerical_gradient", forbid=["course_lib.gradcheck.eval_numerical_gradient"])
+def numerical_gradient(case_data, student_numerical_gradient):
     """Centered differences at every entry, honouring h, leaving w unchanged."""
-    for number, (description, f, w, h, expected, rtol) in enumerate(_gradient_cases(rng, hidden), 1):
-        compare.case(number, f=description, w=w)
+    for number, case in enumerate(case_data, 1):
+        w, h = case["w"], case["h"]
+        f = function(case["f"])
+        compare.case(number, f=case["description"], w=w)
         w_given = w.copy()
-        step = 1e-5 if h is None else h
         got = student_numerical_gradient(f, w_given) if h is None else student_numerical_gradient(f, w_given, h)
         compare.true(np.array_equal(w_given, w),
                      "numerical_gradient changed the array w it was given: nudge a copy "
                      "(np.array(w, dtype=float)) or put each entry back after evaluating f.")
         if isinstance(got, np.ndarray) and got.shape == w.shape:
-            one_sided = _one_sided(f, w, step)
-            compare.true(not np.allclose(got, one_sided, rtol=1e-9, atol=1e-12),
+            compare.true(not np.allclose(got, case["one_sided"], rtol=1e-9, atol=1e-12),
                          "numerical_gradient matches the ONE-SIDED difference (f(w + h e_i) - f(w)) / h. "
                          "Use the centered difference (f(w + h e_i) - f(w - h e_i)) / (2h): "
                          "its error shrinks like h² instead of h.")
             if h is not None:
-                compare.true(not np.allclose(got, _centered(f, w, 1e-5), rtol=1e-9, atol=1e-12),
+                compare.true(not np.allclose(got, case["default_step"], rtol=1e-9, atol=1e-12),
                              f"numerical_gradient ignored the step h={h:g} it was given "
                              "and used 1e-5: use the argument h.")
-        compare.array("grad", got, expected, rtol=rtol, atol=1e-9)
+        compare.array("grad", got, case["expected"], rtol=case["rtol"], atol=1e-9)
 
 
 # ---------------------------------------------------------------------------- flat backward
 
-def _flat_expected(x, y, z):
-    s = _logistic(x)
-    inner = x * y + max(y, z)
-    y_wins = y >= z
-    return (s * inner,
-            s * (1 - s) * inner + s * y,
-            s * x + (s if y_wins else 0.0),
-            0.0 if y_wins else s)
-
-
-@exercise("nb01.flat_backward")
-def flat_backward(rng, hidden, student_flat_forward_backward):
+@verdict("nb01.flat_backward")
+def flat_backward(case_data, student_flat_forward_backward):
     """f = sigmoid(x) (x y + max(y, z)) and its three partial derivatives."""
-    if hidden:
-        points = []
-        while len(points) < 6:
-            x, y, z = (float(v) for v in rng.uniform(-3, 3, size=3))
-            if abs(y - z) > 0.2:
-                points.append((x, y, z))
-    else:
-        points = [(1.0, -2.0, 3.0), (-0.5, 2.0, 1.0), (2.0, 0.5, -1.0)]
-    for number, (x, y, z) in enumerate(points, 1):
+    for number, case in enumerate(case_data, 1):
+        x, y, z = case["x"], case["y"], case["z"]
         compare.case(number, x=x, y=y, z=z)
         result = student_flat_forward_backward(x, y, z)
         compare.true(isinstance(result, tuple) and len(result) == 4,
                      f"flat_forward_backward must return the tuple (f, dx, dy, dz), got {result!r}")
         f, dx, dy, dz = result
-        expected = _flat_expected(x, y, z)
-        compare.scalar("f", f, expected[0])
-        s = _logistic(x)
-        inner = x * y + max(y, z)
-        _explain_fan_out("dx", dx, expected[1], [s * (1 - s) * inner, s * y],
+        compare.scalar("f", f, case["f"])
+        _explain_fan_out("dx", dx, case["dx"], case["dx_branches"],
                          "x is used twice (in sigmoid(x) and in x*y)")
-        if y < z and _near(dy, s * x + s):
+        if not case["y_wins"] and _near(dy, case["dy_with_max"]):
             compare.true(False, f"dy includes the max's gradient, but z = {z:g} is larger than y = {y:g}: "
                                 "max routes all of its gradient to the larger input (gradient router).")
-        y_branches = [s * x, s if y >= z else 0.0]
-        _explain_fan_out("dy", dy, expected[2], y_branches, "y is used twice (in x*y and in max(y, z))")
-        if y >= z and _near(dz, s):
+        _explain_fan_out("dy", dy, case["dy"], case["dy_branches"],
+                         "y is used twice (in x*y and in max(y, z))")
+        if case["y_wins"] and _near(dz, case["dz_routed"]):
             compare.true(False, f"dz should be 0 here: y = {y:g} is larger than z = {z:g}, so the max "
                                 "routes all of its gradient to y (gradient router).")
-        compare.scalar("dz", dz, expected[3])
+        compare.scalar("dz", dz, case["dz"])
 
 
 def _explain_fan_out(name, got, expected, branches, why):
@@ -184,11 +108,38 @@ def _explain_fan_out(name, got, expected, branches, why):
 
 # ---------------------------------------------------------------------------- gates
 
-def _check_gate(name, gate_class, reference_class, inputs, upstream):
-    """Forward then backward of a student gate against course_lib's gate on the same inputs."""
-    gate, reference = gate_class(), reference_class()
+# (name -> what to tell the student for each usual wrong answer, in the order of the case
+# data's "mistakes")
+_GATE_HINTS = {
+    "MultiplyGate": [
+        "each input got its OWN value times upstream. The multiply gate swaps: "
+        "d(a*b)/da = b, so a receives b * upstream and b receives a * upstream.",
+    ],
+    "MaxGate": [
+        "both inputs received the upstream gradient. max is a router: "
+        "only the larger input (the one forward returned) gets it, the other gets 0.",
+        "the gradient went to the SMALLER input; route it to the one forward returned.",
+    ],
+    "CopyGate": [
+        "that is only the second branch's gradient. x feeds both branches, so "
+        "its gradient is the SUM of the two upstream gradients.",
+        "that is only the first branch's gradient. x feeds both branches, so "
+        "its gradient is the SUM of the two upstream gradients.",
+    ],
+    "SigmoidGate": [
+        "the sign is flipped. The sigmoid rises everywhere, so its local gradient "
+        "(1 - σ(x)) σ(x) is positive.",
+        "you used σ(x) as the local gradient; it is (1 - σ(x)) σ(x).",
+    ],
+}
+
+
+def _check_gate(gate_class, case):
+    """Forward then backward of a student gate against the reference's outputs in the case."""
+    name, inputs, upstream = case["gate"], case["inputs"], case["upstream"]
+    gate = gate_class()
     out = gate.forward(*inputs)
-    expected_out = reference.forward(*inputs)
+    expected_out = case["forward"]
     if isinstance(expected_out, tuple):
         compare.true(isinstance(out, tuple) and len(out) == len(expected_out),
                      f"{name}.forward should return {len(expected_out)} outputs, got {out!r}")
@@ -197,7 +148,7 @@ def _check_gate(name, gate_class, reference_class, inputs, upstream):
     else:
         compare.scalar(f"{name}.forward", out, expected_out)
     grads = gate.backward(upstream)
-    expected = reference.backward(upstream)
+    expected = case["backward"]
     compare.true(isinstance(grads, tuple),
                  f"{name}.backward must return a tuple with one gradient per forward input, "
                  f"got {type(grads).__name__} {grads!r}" +
@@ -205,8 +156,7 @@ def _check_gate(name, gate_class, reference_class, inputs, upstream):
     compare.true(len(grads) == len(expected),
                  f"{name}.backward must return {len(expected)} gradient(s), one per forward input, "
                  f"got {len(grads)}: {grads!r}")
-    for wrong, hint in _GATE_MISTAKES.get(name, []):
-        guess = wrong(inputs, upstream)
+    for guess, hint in zip(case["mistakes"], _GATE_HINTS[name]):
         if all(_near(g, w) for g, w in zip(grads, guess)) and not all(
                 _near(w, e) for w, e in zip(guess, expected)):
             compare.true(False, f"{name}.backward returned {grads!r}: {hint}")
@@ -215,112 +165,89 @@ def _check_gate(name, gate_class, reference_class, inputs, upstream):
         compare.scalar(f"{name}.backward: d{label}", got, want)
 
 
-# (name -> [(the usual wrong answer as a function of (inputs, upstream), what to tell the student)])
-_GATE_MISTAKES = {
-    "MultiplyGate": [
-        (lambda ab, g: (ab[0] * g, ab[1] * g),
-         "each input got its OWN value times upstream. The multiply gate swaps: "
-         "d(a*b)/da = b, so a receives b * upstream and b receives a * upstream."),
-    ],
-    "MaxGate": [
-        (lambda ab, g: (g, g), "both inputs received the upstream gradient. max is a router: "
-                               "only the larger input (the one forward returned) gets it, the other gets 0."),
-        (lambda ab, g: (0.0, g) if ab[0] >= ab[1] else (g, 0.0),
-         "the gradient went to the SMALLER input; route it to the one forward returned."),
-    ],
-    "CopyGate": [
-        (lambda x, g: (g[1],), "that is only the second branch's gradient. x feeds both branches, so "
-                               "its gradient is the SUM of the two upstream gradients."),
-        (lambda x, g: (g[0],), "that is only the first branch's gradient. x feeds both branches, so "
-                               "its gradient is the SUM of the two upstream gradients."),
-    ],
-    "SigmoidGate": [
-        (lambda x, g: ((_logistic(x[0]) - 1.0) * _logistic(x[0]) * g,),
-         "the sign is flipped. The sigmoid rises everywhere, so its local gradient "
-         "(1 - σ(x)) σ(x) is positive."),
-        (lambda x, g: (_logistic(x[0]) * g,), "you used σ(x) as the local gradient; it is (1 - σ(x)) σ(x)."),
-    ],
-}
+class _KnownGate(Gate):
+    """A gate the exercise does not test: the notebook's forward, and a backward that
+    multiplies the upstream gradient(s) by a local Jacobian given by the case data
+    (local[j][i] = d output j / d input i, at the case's inputs)."""
+
+    _FORWARD = {
+        "MultiplyGate": (2, 1, lambda a, b: a * b),
+        "MaxGate": (2, 1, lambda a, b: a if a >= b else b),
+        "CopyGate": (1, 2, lambda x: (x, x)),
+        "SigmoidGate": (1, 1, sigmoid),
+    }
+
+    def __init__(self, kind, local):
+        self.num_inputs, self.num_outputs, self._forward = self._FORWARD[kind]
+        self.local = local
+
+    def forward(self, *inputs):
+        return self._forward(*inputs)
+
+    def backward(self, upstream):
+        upstreams = upstream if self.num_outputs > 1 else (upstream,)
+        return tuple(sum(row[i] * u for row, u in zip(self.local, upstreams))
+                     for i in range(self.num_inputs))
 
 
-def _gate_cases(rng, hidden, num_inputs):
-    """(inputs, upstream) pairs; visible ones are the notebook's small integers."""
-    if hidden:
-        cases = []
-        for _ in range(4):
-            values = tuple(float(v) for v in rng.uniform(-4, 4, size=num_inputs))
-            if num_inputs == 2 and abs(values[0] - values[1]) < 0.1:
-                values = (values[0], values[0] + 1.0)
-            cases.append((values, float(rng.uniform(-3, 3))))
-        return cases
-    if num_inputs == 2:
-        return [((3.0, -1.0), 2.0), ((-1.0, 3.0), -1.5), ((-2.0, -4.0), 0.5)]
-    return [((1.0,), 2.0), ((-0.5,), -1.5)]
+def neuron_graph(gate_for):
+    """The sigmoid neuron with x0 fanned out into the max, as a course_lib Graph.
+
+    gate_for(node, kind) -> the gate instance of that node (node: its first output's name)."""
+    return Graph([
+        (("x0_a", "x0_b"), gate_for("x0_a", "CopyGate"), ("x0",)),
+        ("s0", gate_for("s0", "MultiplyGate"), ("w0", "x0_a")),
+        ("s1", gate_for("s1", "MultiplyGate"), ("w1", "x1")),
+        ("m", gate_for("m", "MaxGate"), ("s1", "x0_b")),
+        ("s2", AddGate(), ("s0", "m")),
+        ("s3", AddGate(), ("s2", "w2")),
+        ("f", gate_for("f", "SigmoidGate"), ("s3",)),
+    ], output="f")
 
 
-def _graph_check(student_gates, rng, hidden):
-    """The sigmoid neuron run through course_lib's Graph with the student's gates, vs the reference."""
-    values = ({"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0} if not hidden else
-              {k: float(v) for k, v in zip(["w0", "x0", "w1", "x1", "w2"], rng.uniform(-2, 2, size=5))})
+def _graph_check(student_gates, graph_case):
+    """The sigmoid neuron run by course_lib's Graph with the student's gates, vs the reference."""
+    values = graph_case["values"]
 
-    def neuron(multiply, maximum, copy, squash):
-        return gates.Graph([
-            (("x0_a", "x0_b"), copy(), ("x0",)),
-            ("s0", multiply(), ("w0", "x0_a")),
-            ("s1", multiply(), ("w1", "x1")),
-            ("m", maximum(), ("s1", "x0_b")),
-            ("s2", gates.AddGate(), ("s0", "m")),
-            ("s3", gates.AddGate(), ("s2", "w2")),
-            ("f", squash(), ("s3",)),
-        ], output="f")
+    def gate_for(node, kind):
+        if kind in student_gates:
+            return student_gates[kind]()
+        return _KnownGate(kind, graph_case["local"][node])
 
-    reference = neuron(gates.MultiplyGate, gates.MaxGate, gates.CopyGate, gates.SigmoidGate)
-    student = neuron(*[student_gates.get(k, r) for k, r in (
-        ("MultiplyGate", gates.MultiplyGate), ("MaxGate", gates.MaxGate),
-        ("CopyGate", gates.CopyGate), ("SigmoidGate", gates.SigmoidGate))])
+    student = neuron_graph(gate_for)
     compare.case("sigmoid neuron run by course_lib.gates.Graph with your gates", **values)
-    compare.scalar("graph output", student.forward(values), reference.forward(values))
-    got, expected = student.backward(), reference.backward()
+    compare.scalar("graph output", student.forward(values), graph_case["output"])
+    got = student.backward()
     for name in ["w0", "x0", "w1", "x1", "w2"]:
-        compare.scalar(f"graph gradient d{name}", got[name], expected[name])
+        compare.scalar(f"graph gradient d{name}", got[name], graph_case["grads"][name])
 
 
-@exercise("nb01.gates_multiply_max")
-def gates_multiply_max(rng, hidden, student_multiply_gate, student_max_gate):
+def _check_gates(case_data, student_gates):
+    for number, case in enumerate(case_data["gates"], 1):
+        if case["gate"] == "CopyGate":
+            compare.case(number, gate="CopyGate", x=case["inputs"][0], upstream=case["upstream"])
+        elif case["gate"] == "SigmoidGate":
+            compare.case(number, gate="SigmoidGate", x=case["inputs"][0], upstream=case["upstream"])
+        else:
+            compare.case(number, gate=case["gate"], a=case["inputs"][0], b=case["inputs"][1],
+                         upstream=case["upstream"])
+        _check_gate(student_gates[case["gate"]], case)
+    _graph_check(student_gates, case_data["graph"])
+
+
+@verdict("nb01.gates_multiply_max")
+def gates_multiply_max(case_data, student_multiply_gate, student_max_gate):
     """Swap multiplier and gradient router, alone and inside a Graph."""
-    number = 0
-    for name, cls, reference in [("MultiplyGate", student_multiply_gate, gates.MultiplyGate),
-                                 ("MaxGate", student_max_gate, gates.MaxGate)]:
-        for inputs, upstream in _gate_cases(rng, hidden, 2):
-            number += 1
-            compare.case(number, gate=name, a=inputs[0], b=inputs[1], upstream=upstream)
-            _check_gate(name, cls, reference, inputs, upstream)
-    _graph_check({"MultiplyGate": student_multiply_gate, "MaxGate": student_max_gate}, rng, hidden)
+    _check_gates(case_data, {"MultiplyGate": student_multiply_gate, "MaxGate": student_max_gate})
 
 
-@exercise("nb01.gates_copy_sigmoid")
-def gates_copy_sigmoid(rng, hidden, student_copy_gate, student_sigmoid_gate):
+@verdict("nb01.gates_copy_sigmoid")
+def gates_copy_sigmoid(case_data, student_copy_gate, student_sigmoid_gate):
     """Gradient adder and the sigmoid shortcut, alone and inside a Graph."""
-    number = 0
-    for inputs, upstream in _gate_cases(rng, hidden, 1):
-        number += 1
-        branches = (upstream, float(rng.uniform(-3, 3)) if hidden else -5.0)
-        compare.case(number, gate="CopyGate", x=inputs[0], upstream=branches)
-        _check_gate("CopyGate", student_copy_gate, gates.CopyGate, inputs, branches)
-    for inputs, upstream in _gate_cases(rng, hidden, 1):
-        number += 1
-        compare.case(number, gate="SigmoidGate", x=inputs[0], upstream=upstream)
-        _check_gate("SigmoidGate", student_sigmoid_gate, gates.SigmoidGate, inputs, upstream)
-    _graph_check({"CopyGate": student_copy_gate, "SigmoidGate": student_sigmoid_gate}, rng, hidden)
+    _check_gates(case_data, {"CopyGate": student_copy_gate, "SigmoidGate": student_sigmoid_gate})
 
 
 # ---------------------------------------------------------------------------- Value local backward
-
-def _near(got, target):
-    """True when got is a real number within round-off of target (False for anything else)."""
-    return (isinstance(got, (int, float)) and not isinstance(got, bool)
-            and abs(got - target) <= 1e-9 * max(1.0, abs(target)))
-
 
 def _grad_check(label, node, expected, before, op):
     """compare.scalar on node.grad, first naming an overwrite (= instead of +=) when it explains it."""
@@ -333,21 +260,15 @@ def _grad_check(label, node, expected, before, op):
     compare.scalar(f"{label}.grad", got, expected)
 
 
-def _local_cases(rng, hidden):
-    if hidden:
-        a, b = (float(v) for v in rng.uniform(-3, 3, size=2))
-        if abs(a - b) < 0.1:
-            b = a - 1.0
-        return dict(a=a, b=b, a_grad=float(rng.uniform(-1, 1)), b_grad=float(rng.uniform(-1, 1)),
-                    upstream=float(rng.uniform(-2, 2)), t_in=float(rng.uniform(-2, 2)),
-                    square=float(rng.uniform(-3, 3)))
-    return dict(a=2.0, b=-3.0, a_grad=0.5, b_grad=-0.25, upstream=1.5, t_in=0.7, square=3.0)
+# what each of the case data's tanh "wrong" grads means, in its order
+_TANH_MISTAKES = ["1 - tanh(a) (the square is missing)", "tanh(a)² - 1 (the sign is flipped)",
+                  "tanh(a) itself"]
 
 
-@exercise("nb01.value_local_backward")
-def value_local_backward(rng, hidden, student_value):
+@verdict("nb01.value_local_backward")
+def value_local_backward(case_data, student_value):
     """Each _backward adds local × upstream into its inputs' grad (called one node at a time)."""
-    p = _local_cases(rng, hidden)
+    p = case_data
     V = student_value
 
     def leaves():
@@ -358,21 +279,21 @@ def value_local_backward(rng, hidden, student_value):
     compare.case("1 (a * b)", a=p["a"], b=p["b"], upstream=p["upstream"])
     a, b = leaves()
     out = a * b
-    compare.scalar("(a * b).data", out.data, p["a"] * p["b"])
+    compare.scalar("(a * b).data", out.data, p["mul"]["data"])
     out.grad = p["upstream"]
     out._backward()
-    if _near(a.grad, p["a_grad"] + p["a"] * p["upstream"]) and abs(p["a"] - p["b"]) > 1e-6:
+    if _near(a.grad, p["mul"]["a_grad_not_swapped"]) and p["mul"]["swap_visible"]:
         compare.true(False, "a.grad got a × upstream: the multiply gate swaps — each input "
                             "receives the OTHER input times upstream (da = b · upstream).")
-    _grad_check("a", a, p["a_grad"] + p["b"] * p["upstream"], p["a_grad"], "a * b")
-    _grad_check("b", b, p["b_grad"] + p["a"] * p["upstream"], p["b_grad"], "a * b")
+    _grad_check("a", a, p["mul"]["a_grad"], p["a_grad"], "a * b")
+    _grad_check("b", b, p["mul"]["b_grad"], p["b_grad"], "a * b")
 
     compare.case("2 (a * a: one value used twice)", a=p["square"], upstream=p["upstream"])
     a = V(p["square"])
     out = a * a
     out.grad = p["upstream"]
     out._backward()
-    expected = 2 * p["square"] * p["upstream"]
+    expected = p["square_grad"]
     if expected != 0 and _near(a.grad, expected / 2):
         compare.true(False, f"a.grad is {a.grad:.6g}, half of {expected:.6g}: in a * a both inputs "
                             "are the same Value, so both contributions must be ADDED (+=).")
@@ -382,137 +303,81 @@ def value_local_backward(rng, hidden, student_value):
     a = V(p["t_in"])
     a.grad = p["a_grad"]
     out = a.tanh()
-    t = math.tanh(p["t_in"])
-    compare.scalar("a.tanh().data", out.data, t)
+    compare.scalar("a.tanh().data", out.data, p["tanh"]["data"])
     out.grad = p["upstream"]
     out._backward()
-    wrong_locals = [(1.0 - t, "1 - tanh(a) (the square is missing)"),
-                    (t * t - 1.0, "tanh(a)² - 1 (the sign is flipped)"), (t, "tanh(a) itself")]
-    for local, what in wrong_locals:
-        if _near(a.grad, p["a_grad"] + local * p["upstream"]):
+    for wrong, what in zip(p["tanh"]["wrong"], _TANH_MISTAKES):
+        if _near(a.grad, wrong):
             compare.true(False, f"the local gradient you used is {what}; d tanh(a)/da = "
                                 "1 - tanh(a)², and the forward value t = tanh(a) is at hand.")
-    _grad_check("a", a, p["a_grad"] + (1 - t * t) * p["upstream"], p["a_grad"], "tanh")
+    _grad_check("a", a, p["tanh"]["a_grad"], p["a_grad"], "tanh")
 
-    for number, (first, second) in enumerate([("a", "b"), ("b", "a")], start=4):
+    for number, case in enumerate(p["max"], start=4):
+        first, second = case["first"], case["second"]
         compare.case(f"{number} ({first}.max({second}))", a=p["a"], b=p["b"], upstream=p["upstream"])
         a, b = leaves()
         nodes = {"a": a, "b": b}
         out = nodes[first].max(nodes[second])
-        compare.scalar(f"{first}.max({second}).data", out.data, max(p["a"], p["b"]))
+        compare.scalar(f"{first}.max({second}).data", out.data, case["data"])
         out.grad = p["upstream"]
         out._backward()
-        winner = "a" if p["a"] > p["b"] else "b"
-        if _near(a.grad, p["a_grad"] + p["upstream"]) and _near(b.grad, p["b_grad"] + p["upstream"]):
+        if _near(a.grad, case["both_routed"][0]) and _near(b.grad, case["both_routed"][1]):
             compare.true(False, f"both inputs received the upstream gradient; max routes ALL of it to "
-                                f"the larger input ({winner} here) and nothing to the other.")
+                                f"the larger input ({case['winner']} here) and nothing to the other.")
         for label, node in nodes.items():
-            start = p[f"{label}_grad"]
-            _grad_check(label, node, start + (p["upstream"] if label == winner else 0.0), start,
+            _grad_check(label, node, case[f"{label}_grad"], p[f"{label}_grad"],
                         f"{first}.max({second})")
 
 
 # ---------------------------------------------------------------------------- graphs for topo / backprop
+
+class _Node:
+    """A graph node with the attributes of the notebook's Value (data, grad, inputs, op, label,
+    _backward). Its _backward adds local gradient × self.grad into each input's grad, with the
+    local gradients the case data gives."""
+
+    def __init__(self, data, inputs, op, label):
+        self.data = float(data)
+        self.grad = 0.0
+        self.inputs = tuple(inputs)
+        self.op = op
+        self.label = label
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value(data={self.data:.4g}, grad={self.grad:.4g})"
+
+
+def _pass_back(node, pushes):
+    def _backward():
+        for source, local_gradient in pushes:
+            source.grad += local_gradient * node.grad
+    return _backward
+
+
+def build_graph(graph):
+    """The nodes of a case's graph, in the case data's order (a topological order, root last)."""
+    nodes = []
+    for spec in graph["nodes"]:
+        node = _Node(spec["data"], [nodes[k] for k in spec["inputs"]], spec["op"], spec["label"])
+        node._backward = _pass_back(node, [(nodes[k], local) for k, local in spec["local"]])
+        nodes.append(node)
+    return nodes
+
 
 def _describe(node):
     name = node.label or "unnamed"
     return f"{name!r} ({node.op or 'leaf'}, data {node.data:.4g})"
 
 
-def _fixed_graphs():
-    """(description, builder) pairs; each builder returns the root of a fresh labelled graph."""
-    def sum_times():
-        x, y, z = (autograd.Value(v, label=n) for v, n in [(-2.0, "x"), (5.0, "y"), (-4.0, "z")])
-        q = x + y
-        q.label = "q"
-        f = q * z
-        f.label = "f"
-        return f
-
-    def diamond():
-        a = autograd.Value(2.0, label="a")
-        b = autograd.Value(-3.0, label="b")
-        c = a * b
-        c.label = "c"
-        d = c.tanh()
-        d.label = "d"
-        e = c * a
-        e.label = "e"
-        f = d + e
-        f.label = "f"
-        g = f.max(c)
-        g.label = "g"
-        return g
-
-    def square_chain():
-        x = autograd.Value(0.7, label="x")
-        node = x
-        for k in range(12):
-            node = node * x if k % 3 == 0 else (node + 0.5).tanh()
-            node.label = f"n{k}"
-        return node
-
-    def neuron():
-        w = [autograd.Value(v, label=f"w{i}") for i, v in enumerate([2.0, -3.0, -3.0])]
-        x = [autograd.Value(v, label=f"x{i}") for i, v in enumerate([-1.0, -2.0])]
-        out = (w[0] * x[0] + w[1] * x[1] + w[2]).sigmoid()
-        out.label = "out"
-        return out
-
-    return [("f = (x + y) z", sum_times), ("a graph where c and a feed several nodes", diamond),
-            ("a chain where x is reused", square_chain), ("the sigmoid neuron", neuron)]
-
-
-def _random_graph_builder(rng):
-    """A builder of a random DAG with shared nodes (same structure every call)."""
-    num_leaves = int(rng.integers(3, 6))
-    leaf_values = rng.uniform(-1.5, 1.5, size=num_leaves).tolist()
-    plan = []
-    for k in range(int(rng.integers(8, 20))):
-        available = num_leaves + k
-        op = ["+", "*", "tanh", "max", "sigmoid"][int(rng.integers(0, 5))]
-        first = int(rng.integers(max(0, available - 6), available))  # mostly recent: deep graphs
-        second = int(rng.integers(0, available))
-        plan.append((op, first, second))
-
-    def build():
-        nodes = [autograd.Value(v, label=f"leaf{i}") for i, v in enumerate(leaf_values)]
-        for k, (op, first, second) in enumerate(plan):
-            a, b = nodes[first], nodes[second]
-            node = {"+": lambda: a + b, "*": lambda: a * b, "tanh": a.tanh,
-                    "max": lambda: a.max(b), "sigmoid": a.sigmoid}[op]()
-            node.label = f"n{k}"
-            nodes.append(node)
-        # the root combines the last node with an early one so some shared structure is reachable
-        root = nodes[-1] + nodes[num_leaves]
-        root.label = "root"
-        return root
-    return build
-
-
-def _graph_builders(rng, hidden):
-    if hidden:
-        return [(f"random graph {k}", _random_graph_builder(rng)) for k in range(1, 5)]
-    return _fixed_graphs()
-
-
-def _reachable(root):
-    seen, stack = {root}, [root]
-    while stack:
-        for child in stack.pop().inputs:
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return seen
-
-
-@exercise("nb01.topological_order", forbid=["course_lib.autograd.topological_order"])
-def topological_order(rng, hidden, student_topological_order):
+@verdict("nb01.topological_order", forbid=["course_lib.autograd.topological_order"])
+def topological_order(case_data, student_topological_order):
     """Every reachable node once, each after its inputs, root last."""
-    for number, (description, build) in enumerate(_graph_builders(rng, hidden), 1):
-        root = build()
-        reachable = _reachable(root)
-        compare.case(f"case {number}: {description} ({len(reachable)} nodes)")
+    for number, graph in enumerate(case_data, 1):
+        nodes = build_graph(graph)
+        root = nodes[-1]
+        reachable = set(nodes)
+        compare.case(f"case {number}: {graph['description']} ({len(nodes)} nodes)")
         order = student_topological_order(root)
         compare.true(order is not None, "topological_order returned None: return the list of nodes.")
         compare.true(isinstance(order, (list, tuple)),
@@ -524,7 +389,7 @@ def topological_order(rng, hidden, student_topological_order):
                          f"node {_describe(node)} appears more than once. It is reached along several "
                          "paths: keep a set of visited nodes and skip a node you have already placed.")
             seen.add(node)
-        missing = [n for n in reachable if n not in seen]
+        missing = [n for n in nodes if n not in seen]
         if missing:
             compare.true(False, f"{len(missing)} node(s) that root depends on are missing, e.g. "
                                 f"{_describe(missing[0])}: visit every input, recursively, down to the leaves.")
@@ -534,40 +399,46 @@ def topological_order(rng, hidden, student_topological_order):
                                 "return only the Values root depends on.")
         position = {node: k for k, node in enumerate(order)}
         for node in order:
-            for child in node.inputs:
-                compare.true(position[child] < position[node],
-                             f"node {_describe(node)} comes before its input {_describe(child)}. "
+            for source in node.inputs:
+                compare.true(position[source] < position[node],
+                             f"node {_describe(node)} comes before its input {_describe(source)}. "
                              "Append a node only AFTER all of its inputs have been placed.")
         compare.true(order[-1] is root, f"the root must come last, but the last node is {_describe(order[-1])}")
     return number
 
 
-@exercise("nb01.backpropagate")
-def backpropagate(rng, hidden, student_backpropagate):
-    """Gradients of every node against course_lib's engine on an identical graph.
+@verdict("nb01.backpropagate")
+def backpropagate(case_data, student_backpropagate):
+    """Gradients of every node against the reference engine's on the same graph.
 
-    The student's function is run with course_lib's topological_order in place of the student's
-    own, so that a bug in Exercise 6 is not counted again here.
+    The student's function is run with a known topological order (the case data's) in place of
+    the student's own topological_order, so that a bug in Exercise 6 is not counted again here.
     """
+    current = {"nodes": []}
+
+    def known_topological_order(root):
+        """The case's nodes up to root, in the case data's (topological) order."""
+        nodes = current["nodes"]
+        return nodes[:nodes.index(root) + 1] if root in nodes else [root]
+
     student_globals = getattr(student_backpropagate, "__globals__", None)
     if isinstance(student_globals, dict) and "topological_order" in student_globals:
-        student_globals["topological_order"] = autograd.topological_order
-    for number, (description, build) in enumerate(_graph_builders(rng, hidden), 1):
-        root, reference_root = build(), build()
-        compare.case(f"case {number}: {description}")
+        student_globals["topological_order"] = known_topological_order
+    for number, graph in enumerate(case_data, 1):
+        nodes = build_graph(graph)
+        current["nodes"] = nodes
+        root = nodes[-1]
+        compare.case(f"case {number}: {graph['description']}")
         student_backpropagate(root)
-        reference_root.backward()
-        got_order = autograd.topological_order(root)
-        expected_order = autograd.topological_order(reference_root)
         if _near(root.grad, 0.0):
             compare.true(False, "root.grad is still 0 after backpropagate: the backward pass starts from "
                                 "d root / d root = 1, so set root.grad = 1.0 before calling any _backward.")
         compare.scalar("root.grad", root.grad, 1.0)
-        got = np.array([node.grad for node in got_order])
-        expected = np.array([node.grad for node in expected_order])
+        got = np.array([node.grad for node in nodes])
+        expected = np.array(graph["grads"])
         if np.any(expected) and not np.allclose(got, expected, rtol=1e-9, atol=1e-12):
             direct = {id(c) for c in root.inputs}
-            only_near_root = all(node.grad == 0.0 for node in got_order
+            only_near_root = all(node.grad == 0.0 for node in nodes
                                  if node is not root and id(node) not in direct)
             compare.true(not only_near_root,
                          "only the root's direct inputs received a gradient: call _backward on the "
@@ -575,7 +446,7 @@ def backpropagate(rng, hidden, student_backpropagate):
                          "its full gradient before it passes it on.")
         worst = int(np.argmax(np.abs(got - expected))) if len(got) else 0
         compare.true(np.allclose(got, expected, rtol=1e-9, atol=1e-12),
-                     f"node {_describe(got_order[worst])} has grad {got[worst]:.6g}, expected "
+                     f"node {_describe(nodes[worst])} has grad {got[worst]:.6g}, expected "
                      f"{expected[worst]:.6g} (d root / d node). Set root.grad = 1, then call every "
                      "node's _backward once, in reverse topological order.")
     return number
