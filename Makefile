@@ -27,10 +27,15 @@ test: $(STAMP) browser-deps
 
 # The browser tests (tests/browser) drive Debian's Chromium: Playwright cannot download its own
 # browser here. As root it is installed when missing; otherwise those tests fail saying so.
+# Debian's dataset-fashion-mnist (the original IDX files) lets the test that rebuilds the shipped
+# subset from them run (tests/course_lib/test_datasets.py); as root it is installed too.
 CHROMIUM := /usr/bin/chromium
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
 browser-deps:
-	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; fi
+	@if [ "$$(id -u)" = 0 ] && { [ ! -x $(CHROMIUM) ] || [ ! -d $(FASHION_MNIST) ]; }; then \
+		apt-get update && apt-get install -y chromium dataset-fashion-mnist; fi
 	@if [ ! -x $(CHROMIUM) ]; then echo "note: $(CHROMIUM) is missing, the browser tests will fail: install the chromium package (apt-get install chromium)"; fi
+	@if [ ! -d $(FASHION_MNIST) ]; then echo "note: $(FASHION_MNIST) is missing, one dataset test is skipped: apt-get install dataset-fashion-mnist"; fi
 
 # The README's pictures (a failed and a passed check in JupyterLab, the formgrader's gradebook),
 # taken by the browser tests into docs/screenshots/.
