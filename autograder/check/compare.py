@@ -241,7 +241,9 @@ def _diagnose(name, got, expected, bad, transposed, batch_size, terms):
             return hint
     ratio = _constant_ratio(got, expected, scale)
     if ratio is not None:
-        return _ratio_hint(name, ratio, batch_size)
+        hint = _ratio_hint(name, ratio, batch_size)
+        if got.size > 1 or "constant factor" not in hint:  # one number always fits "some factor"
+            return hint
     if np.all(bad == (expected == 0)) and np.any(expected == 0):
         return (f"{name} is wrong exactly where the expected value is 0: "
                 "check your mask (which inputs let the gradient through).")

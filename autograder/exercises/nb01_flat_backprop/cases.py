@@ -85,10 +85,16 @@ def _gradient_inputs(rng, hidden):
     return inputs
 
 
+def _all_at_once(f, w, h):
+    """Every entry nudged together: (f(w + h) - f(w - h)) / 2h in every position."""
+    return np.full(w.shape, (f(w + h) - f(w - h)) / (2 * h))
+
+
 @cases("nb01.numerical_gradient", answered_by=["course_lib.gradcheck.eval_numerical_gradient"])
 def numerical_gradient(rng, hidden):
-    """Each case: f as data, w, h (None: the default), the expected gradient, and the two usual
-    wrong answers computed with the same f: one-sided differences, and h ignored (1e-5 used)."""
+    """Each case: f as data, w, h (None: the default), the expected gradient, and the usual
+    wrong answers computed with the same f: one-sided differences, h ignored (1e-5 used), the
+    centered difference divided by h instead of 2h, and every entry nudged at once."""
     result = []
     for description, spec, w, h, expected, rtol in _gradient_inputs(rng, hidden):
         f = function(spec)
@@ -96,39 +102,72 @@ def numerical_gradient(rng, hidden):
         result.append({"description": description, "f": spec, "w": w, "h": h,
                        "expected": expected, "rtol": rtol,
                        "one_sided": _one_sided(f, w, step),
-                       "default_step": None if h is None else _centered(f, w, 1e-5)})
+                       "default_step": None if h is None else _centered(f, w, 1e-5),
+                       "over_h": 2.0 * _centered(f, w, step),
+                       "all_at_once": _all_at_once(f, w, step)})
     return result
 
 
 # ---------------------------------------------------------------------------- flat backward
 
+# the usual wrong backward passes, named as in verdicts._FLAT_HINTS
+_FLAT_MISTAKES = ("max_to_both", "max_to_smaller", "tie_to_z", "sigma_as_local", "sigmoid_sign",
+                  "sigmoid_without_upstream", "product_not_swapped", "xy_not_swapped",
+                  "xy_without_upstream")
+
+
+def _flat_gradients(x, y, z, mistake=None):
+    """(dx, dy, dz) of f = sigmoid(x) (x y + max(y, z)), right or with one named mistake."""
+    s = _logistic(x)
+    inner = x * y + max(y, z)
+    d_sigmoid, d_inner = (s, inner) if mistake == "product_not_swapped" else (inner, s)
+    y_gets = {"tie_to_z": y > z, "max_to_smaller": y < z}.get(mistake, y >= z)
+    dy_max, dz = (d_inner, 0.0) if y_gets else (0.0, d_inner)
+    if mistake == "max_to_both":
+        dy_max = dz = d_inner
+    local = {"sigma_as_local": s, "sigmoid_sign": (s - 1.0) * s}.get(mistake, (1.0 - s) * s)
+    dx_sigmoid = local if mistake == "sigmoid_without_upstream" else local * d_sigmoid
+    dx_xy, dy_xy = {"xy_not_swapped": (x * d_inner, y * d_inner),
+                    "xy_without_upstream": (y, x)}.get(mistake, (y * d_inner, x * d_inner))
+    return dx_xy + dx_sigmoid, dy_max + dy_xy, dz
+
+
 @cases("nb01.flat_backward")
 def flat_backward(rng, hidden):
-    """Points (x, y, z), f = sigmoid(x) (x y + max(y, z)) and its partials, and the one-branch
-    values of the fanned-out x and y that the diagnoses recognise."""
+    """Points (x, y, z), f = sigmoid(x) (x y + max(y, z)) and its partials, the one-branch
+    values of the fanned-out x and y, and (dx, dy, dz) of each usual mistake. The last point
+    is a tie (y = z), where the text sends the max's gradient to y."""
     if hidden:
         points = []
         while len(points) < 6:
             x, y, z = (float(v) for v in rng.uniform(-3, 3, size=3))
             if abs(y - z) > 0.2:
                 points.append((x, y, z))
+        x, y = (float(v) for v in rng.uniform(-3, 3, size=2))
+        points.append((x, y, y))
     else:
-        points = [(1.0, -2.0, 3.0), (-0.5, 2.0, 1.0), (2.0, 0.5, -1.0)]
+        points = [(1.0, -2.0, 3.0), (-0.5, 2.0, 1.0), (2.0, 0.5, -1.0), (0.5, -1.0, -1.0)]
     result = []
     for x, y, z in points:
         s = _logistic(x)
         inner = x * y + max(y, z)
         y_wins = y >= z
+        dx, dy, dz = _flat_gradients(x, y, z)
+        mistakes = {}
+        for name in _FLAT_MISTAKES:
+            if name == "max_to_smaller" and y == z:
+                continue  # a tie has no smaller input: that is tie_to_z
+            wrong = _flat_gradients(x, y, z, name)
+            if max(abs(w - r) for w, r in zip(wrong, (dx, dy, dz))) > 1e-6:
+                mistakes[name] = list(wrong)
         result.append({
-            "x": x, "y": y, "z": z, "y_wins": y_wins,
-            "f": s * inner,
-            "dx": s * (1 - s) * inner + s * y,
-            "dy": s * x + (s if y_wins else 0.0),
-            "dz": 0.0 if y_wins else s,
+            "x": x, "y": y, "z": z, "y_wins": y_wins, "tie": y == z,
+            "f": s * inner, "dx": dx, "dy": dy, "dz": dz,
             "dx_branches": [s * (1 - s) * inner, s * y],
             "dy_branches": [s * x, s if y_wins else 0.0],
             "dy_with_max": s * x + s,   # dy if the max's gradient went to y although z won
             "dz_routed": s,             # dz if the max's gradient went to z although y won
+            "mistakes": mistakes,
         })
     return result
 
@@ -138,15 +177,35 @@ def flat_backward(rng, hidden):
 _REFERENCE_GATES = {"MultiplyGate": gates.MultiplyGate, "MaxGate": gates.MaxGate,
                     "CopyGate": gates.CopyGate, "SigmoidGate": gates.SigmoidGate}
 
-# (name -> the usual wrong answers as functions of (inputs, upstream)), in the order of
-# verdicts._GATE_HINTS
+
+def _sigmoid_local(x):
+    s = _logistic(x)
+    return (1.0 - s) * s
+
+
+# gate -> {mistake name: its backward as a function of (inputs, upstream), or None where the
+# mistake gives the right answer}; the names are those of verdicts._GATE_HINTS
 _GATE_MISTAKES = {
-    "MultiplyGate": [lambda ab, g: (ab[0] * g, ab[1] * g)],
-    "MaxGate": [lambda ab, g: (g, g),
-                lambda ab, g: (0.0, g) if ab[0] >= ab[1] else (g, 0.0)],
-    "CopyGate": [lambda x, g: (g[1],), lambda x, g: (g[0],)],
-    "SigmoidGate": [lambda x, g: ((_logistic(x[0]) - 1.0) * _logistic(x[0]) * g,),
-                    lambda x, g: (_logistic(x[0]) * g,)],
+    "MultiplyGate": {
+        "not_swapped": lambda ab, g: (ab[0] * g, ab[1] * g),
+        "without_upstream": lambda ab, g: (ab[1], ab[0]),
+    },
+    "MaxGate": {
+        "both": lambda ab, g: (g, g),
+        "to_b_although_a_wins": lambda ab, g: (0.0, g) if ab[0] >= ab[1] else None,
+        "to_a_although_b_wins": lambda ab, g: (g, 0.0) if ab[0] < ab[1] else None,
+        "without_upstream": lambda ab, g: (1.0, 0.0) if ab[0] >= ab[1] else (0.0, 1.0),
+    },
+    "CopyGate": {
+        "second_only": lambda x, g: (g[1],),
+        "first_only": lambda x, g: (g[0],),
+    },
+    "SigmoidGate": {
+        "sign_flipped": lambda x, g: (-_sigmoid_local(x[0]) * g,),
+        "sigma_as_local": lambda x, g: (_logistic(x[0]) * g,),
+        "without_upstream": lambda x, g: (_sigmoid_local(x[0]),),
+        "sigmoid_of_output": lambda x, g: (_sigmoid_local(_logistic(x[0])) * g,),
+    },
 }
 
 
@@ -154,10 +213,13 @@ def _gate_inputs(rng, hidden, num_inputs):
     """(inputs, upstream) pairs; visible ones are the notebook's small integers."""
     if hidden:
         pairs = []
-        for _ in range(4):
+        for k in range(4):
             values = tuple(float(v) for v in rng.uniform(-4, 4, size=num_inputs))
-            if num_inputs == 2 and abs(values[0] - values[1]) < 0.1:
-                values = (values[0], values[0] + 1.0)
+            if num_inputs == 2:
+                if abs(values[0] - values[1]) < 0.1:
+                    values = (values[0], values[0] + 1.0)
+                # a is the larger input in the even cases, b in the odd ones
+                values = tuple(sorted(values, reverse=k % 2 == 0))
             pairs.append((values, float(rng.uniform(-3, 3))))
         return pairs
     if num_inputs == 2:
@@ -172,8 +234,9 @@ def _gate_case(name, inputs, upstream):
     backward = tuple(float(g) for g in reference.backward(upstream))
     return {"gate": name, "inputs": inputs, "upstream": upstream, "forward": forward,
             "backward": backward,
-            "mistakes": [tuple(float(v) for v in wrong(inputs, upstream))
-                         for wrong in _GATE_MISTAKES[name]]}
+            "mistakes": {mistake: tuple(float(v) for v in wrong(inputs, upstream))
+                         for mistake, wrong in _GATE_MISTAKES[name].items()
+                         if wrong(inputs, upstream) is not None}}
 
 
 def _local_jacobian(gate):
@@ -261,41 +324,56 @@ def _after_backward(op, data, grads, upstream):
                                                  "course_lib.autograd.Value.max",
                                                  "course_lib.autograd.Value._result"])
 def value_local_backward(rng, hidden):
-    """The inputs (a, b with their starting grads, upstream, tanh's input, the squared value),
-    the reference engine's results of each node, and the usual wrong grads."""
+    """The inputs (a, b with their starting grads, upstream, tanh's input, the squared value, a
+    tie value), the reference engine's results of each node, and the usual wrong grads: among
+    them the grads without the upstream factor (local gradient alone, as if out.grad were 1)."""
     if hidden:
         a, b = (float(v) for v in rng.uniform(-3, 3, size=2))
         if abs(a - b) < 0.1:
             b = a - 1.0
         p = dict(a=a, b=b, a_grad=float(rng.uniform(-1, 1)), b_grad=float(rng.uniform(-1, 1)),
-                 upstream=float(rng.uniform(-2, 2)), t_in=float(rng.uniform(-2, 2)),
-                 square=float(rng.uniform(-3, 3)))
+                 upstream=float(rng.uniform(1.2, 2.5) * rng.choice([-1.0, 1.0])),
+                 t_in=float(rng.uniform(-2, 2)), square=float(rng.uniform(-3, 3)),
+                 tie=float(rng.uniform(-3, 3)))
     else:
-        p = dict(a=2.0, b=-3.0, a_grad=0.5, b_grad=-0.25, upstream=1.5, t_in=0.7, square=3.0)
+        p = dict(a=2.0, b=-3.0, a_grad=0.5, b_grad=-0.25, upstream=1.5, t_in=0.7, square=3.0, tie=1.5)
     up = p["upstream"]
     start = [p["a_grad"], p["b_grad"]]
 
     data, (a_grad, b_grad) = _after_backward("mul", [p["a"], p["b"]], start, up)
     p["mul"] = {"data": data, "a_grad": a_grad, "b_grad": b_grad,
                 "a_grad_not_swapped": p["a_grad"] + p["a"] * up,
-                "swap_visible": abs(p["a"] - p["b"]) > 1e-6}
+                "swap_visible": abs(p["a"] - p["b"]) > 1e-6,
+                "no_upstream": [p["a_grad"] + p["b"], p["b_grad"] + p["a"]]}
 
     _, (square_grad,) = _after_backward("square", [p["square"]], [0.0], up)
     p["square_grad"] = square_grad
+    p["square_no_upstream"] = 2.0 * p["square"]
 
     data, (tanh_grad,) = _after_backward("tanh", [p["t_in"]], [p["a_grad"]], up)
     t = math.tanh(p["t_in"])
-    # the usual wrong local gradients, in the order of verdicts._TANH_MISTAKES
-    p["tanh"] = {"data": data, "a_grad": tanh_grad,
-                 "wrong": [p["a_grad"] + local * up for local in (1.0 - t, t * t - 1.0, t)]}
+    # the usual wrong local gradients (names as in verdicts._TANH_MISTAKES), each times upstream
+    wrong_local = {"square_missing": 1.0 - t, "sign_flipped": t * t - 1.0, "tanh_itself": t,
+                   "input_squared": 1.0 - p["t_in"] ** 2}
+    wrong = {name: p["a_grad"] + local * up for name, local in wrong_local.items()}
+    wrong["without_upstream"] = p["a_grad"] + (1.0 - t * t)
+    p["tanh"] = {"data": data, "a_grad": tanh_grad, "wrong": wrong}
 
     p["max"] = []
-    for first, second, op in [("a", "b", "max_ab"), ("b", "a", "max_ba")]:
-        data, (a_grad, b_grad) = _after_backward(op, [p["a"], p["b"]], start, up)
-        p["max"].append({"first": first, "second": second, "data": data,
-                         "winner": "a" if p["a"] > p["b"] else "b",
-                         "a_grad": a_grad, "b_grad": b_grad,
-                         "both_routed": [p["a_grad"] + up, p["b_grad"] + up]})
+    for first, second, op, tie in [("a", "b", "max_ab", False), ("b", "a", "max_ba", False),
+                                   ("a", "b", "max_ab", True)]:
+        values = [p["tie"], p["tie"]] if tie else [p["a"], p["b"]]
+        data, (a_grad, b_grad) = _after_backward(op, values, start, up)
+        winner = first if tie else ("a" if values[0] > values[1] else "b")
+        loser = "b" if winner == "a" else "a"
+        to_loser = {winner: p[f"{winner}_grad"], loser: p[f"{loser}_grad"] + up}
+        no_upstream = {winner: p[f"{winner}_grad"] + 1.0, loser: p[f"{loser}_grad"]}
+        p["max"].append({"first": first, "second": second, "tie": tie,
+                         "a": values[0], "b": values[1], "data": data,
+                         "winner": winner, "a_grad": a_grad, "b_grad": b_grad,
+                         "both_routed": [p["a_grad"] + up, p["b_grad"] + up],
+                         "to_loser": [to_loser["a"], to_loser["b"]],
+                         "no_upstream": [no_upstream["a"], no_upstream["b"]]})
     return p
 
 

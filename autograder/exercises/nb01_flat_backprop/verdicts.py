@@ -66,10 +66,74 @@ def numerical_gradient(case_data, student_numerical_gradient):
                 compare.true(not np.allclose(got, case["default_step"], rtol=1e-9, atol=1e-12),
                              f"numerical_gradient ignored the step h={h:g} it was given "
                              "and used 1e-5: use the argument h.")
+            _explain_gradient_mistake(got, case)
         compare.array("grad", got, case["expected"], rtol=case["rtol"], atol=1e-9)
 
 
+def _explain_gradient_mistake(got, case):
+    """Fail naming the mistake when got is what a usual wrong numerical gradient gives."""
+    expected = case["expected"]
+
+    def is_(wrong):
+        return (np.allclose(got, wrong, rtol=1e-9, atol=1e-12)
+                and not np.allclose(wrong, expected, rtol=case["rtol"], atol=1e-9))
+
+    compare.true(not is_(case["over_h"]),
+                 "numerical_gradient is exactly twice the centered difference: you divided "
+                 "f(w + h e_i) - f(w - h e_i) by h, but the two points are 2h apart: divide by 2h.")
+    compare.true(not is_(case["all_at_once"]),
+                 "every entry of your gradient is the same number, (f(w + h) - f(w - h)) / 2h with "
+                 "ALL entries of w nudged together. Nudge one entry at a time: w + h e_i changes "
+                 "only entry i (e_i is 1 at position i and 0 elsewhere).")
+    compare.true(bool(np.any(got)) or not np.any(np.abs(expected) > 1e-6),
+                 "numerical_gradient returned all zeros although f changes with w: either nothing "
+                 "was written into the gradient array, or f(w + h e_i) and f(w - h e_i) were "
+                 "evaluated on the same array (w_minus = w_plus makes two names for ONE array, "
+                 "so both nudges cancel): make each nudged point its own copy of w.")
+
+
 # ---------------------------------------------------------------------------- flat backward
+
+def _larger(case):
+    return f"y = {case['y']:g}" if case["y"] > case["z"] else f"z = {case['z']:g}"
+
+
+# what each usual wrong backward pass of the case data's "mistakes" did, as a function of the case
+_FLAT_HINTS = {
+    "max_to_both": lambda c: (
+        "both y and z received the max's gradient. max is a router: ALL of its gradient goes "
+        f"to the larger input ({_larger(c)} here), nothing to the other."),
+    "max_to_smaller": lambda c: (
+        f"the max's gradient went to the SMALLER input; {_larger(c)} is the larger one, so it "
+        "gets all of it and the other input gets 0."),
+    "tie_to_z": lambda c: (
+        f"at a tie (y = z = {c['y']:g}) you sent the max's gradient to z. max has no derivative "
+        "at a tie, so the exercise fixes a convention: all of it goes to y (compare with y >= z, "
+        "not y > z), and z gets 0."),
+    "sigma_as_local": lambda c: (
+        "the sigmoid branch of dx used σ(x) itself as the local gradient; the sigmoid shortcut "
+        "is σ'(x) = (1 - σ(x)) σ(x)."),
+    "sigmoid_sign": lambda c: (
+        "the sigmoid branch of dx has the wrong sign: σ'(x) = (1 - σ(x)) σ(x) is positive, "
+        "since σ rises everywhere."),
+    "sigmoid_without_upstream": lambda c: (
+        "the sigmoid branch of dx is the local gradient (1 - σ(x)) σ(x) alone: multiply it by "
+        "the upstream gradient of s3, which is s2 (= x*y + max(y, z), the other factor of f)."),
+    "product_not_swapped": lambda c: (
+        "the product f = s3 * s2 did not swap: the gradient of s3 is s2 times upstream, and the "
+        "gradient of s2 is s3 times upstream (each input gets the OTHER input)."),
+    "xy_not_swapped": lambda c: (
+        "the x*y stage did not swap: x gets y times the upstream gradient ds0, "
+        "and y gets x times ds0."),
+    "xy_without_upstream": lambda c: (
+        "the x*y stage passed back its local gradients alone (y to x, x to y): multiply them by "
+        "its upstream gradient ds0 (= σ(x) here, through the add and the product)."),
+}
+
+
+def _numbers(values):
+    return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
+
 
 @verdict("nb01.flat_backward")
 def flat_backward(case_data, student_flat_forward_backward):
@@ -82,6 +146,11 @@ def flat_backward(case_data, student_flat_forward_backward):
                      f"flat_forward_backward must return the tuple (f, dx, dy, dz), got {result!r}")
         f, dx, dy, dz = result
         compare.scalar("f", f, case["f"])
+        expected = (case["dx"], case["dy"], case["dz"])
+        for mistake, wrong in case["mistakes"].items():
+            if all(_near(got, w) for got, w in zip((dx, dy, dz), wrong)):
+                compare.true(False, f"(dx, dy, dz) = {_numbers((dx, dy, dz))}, expected "
+                                    f"{_numbers(expected)}: {_FLAT_HINTS[mistake](case)}")
         _explain_fan_out("dx", dx, case["dx"], case["dx_branches"],
                          "x is used twice (in sigmoid(x) and in x*y)")
         if not case["y_wins"] and _near(dy, case["dy_with_max"]):
@@ -90,8 +159,9 @@ def flat_backward(case_data, student_flat_forward_backward):
         _explain_fan_out("dy", dy, case["dy"], case["dy_branches"],
                          "y is used twice (in x*y and in max(y, z))")
         if case["y_wins"] and _near(dz, case["dz_routed"]):
-            compare.true(False, f"dz should be 0 here: y = {y:g} is larger than z = {z:g}, so the max "
-                                "routes all of its gradient to y (gradient router).")
+            reason = (f"at a tie (y = z = {y:g}) the exercise sends the max's gradient to y" if case["tie"]
+                      else f"y = {y:g} is larger than z = {z:g}, so the max routes all of its gradient to y")
+            compare.true(False, f"dz should be 0 here: {reason} (gradient router).")
         compare.scalar("dz", dz, case["dz"])
 
 
@@ -108,30 +178,71 @@ def _explain_fan_out(name, got, expected, branches, why):
 
 # ---------------------------------------------------------------------------- gates
 
-# (name -> what to tell the student for each usual wrong answer, in the order of the case
-# data's "mistakes")
+_TUPLE_NOTE = ("self.saved_values is always a tuple, even when forward saved a single value: "
+               "unpack it first, e.g. `(value,) = self.saved_values` or `self.saved_values[0]`.")
+
+# gate -> {name of a usual wrong answer in the case data's "mistakes": what to tell the
+# student, as a function of (inputs, upstream)}
 _GATE_HINTS = {
-    "MultiplyGate": [
-        "each input got its OWN value times upstream. The multiply gate swaps: "
-        "d(a*b)/da = b, so a receives b * upstream and b receives a * upstream.",
-    ],
-    "MaxGate": [
-        "both inputs received the upstream gradient. max is a router: "
-        "only the larger input (the one forward returned) gets it, the other gets 0.",
-        "the gradient went to the SMALLER input; route it to the one forward returned.",
-    ],
-    "CopyGate": [
-        "that is only the second branch's gradient. x feeds both branches, so "
-        "its gradient is the SUM of the two upstream gradients.",
-        "that is only the first branch's gradient. x feeds both branches, so "
-        "its gradient is the SUM of the two upstream gradients.",
-    ],
-    "SigmoidGate": [
-        "the sign is flipped. The sigmoid rises everywhere, so its local gradient "
-        "(1 - σ(x)) σ(x) is positive.",
-        "you used σ(x) as the local gradient; it is (1 - σ(x)) σ(x).",
-    ],
+    "MultiplyGate": {
+        "not_swapped": lambda ab, g: (
+            "each input got its OWN value times upstream. The multiply gate swaps: "
+            "d(a*b)/da = b, so a receives b * upstream and b receives a * upstream."),
+        "without_upstream": lambda ab, g: (
+            f"that is (b, a) = ({ab[1]:g}, {ab[0]:g}), the local gradients alone. Multiply each by "
+            f"the upstream gradient ({g:g}): downstream = local × upstream."),
+    },
+    "MaxGate": {
+        "both": lambda ab, g: (
+            "both inputs received the upstream gradient. max is a router: "
+            "only the larger input (the one forward returned) gets it, the other gets 0."),
+        "to_b_although_a_wins": lambda ab, g: (
+            f"the gradient went to the SMALLER input b = {ab[1]:g}; route it to the one forward "
+            f"returned, a = {ab[0]:g}."),
+        "to_a_although_b_wins": lambda ab, g: (
+            f"the gradient went to a = {ab[0]:g}, but b = {ab[1]:g} is larger and forward returned "
+            "it: route the gradient to b. If you read the flag forward saved as "
+            "`a_wins = self.saved_values`, a_wins is the tuple (False,), and a non-empty tuple "
+            "counts as true in an `if`. " + _TUPLE_NOTE),
+        "without_upstream": lambda ab, g: (
+            f"the router passed 1 instead of the upstream gradient ({g:g}): the larger input "
+            "receives upstream itself (its local gradient 1 × upstream)."),
+    },
+    "CopyGate": {
+        "second_only": lambda x, g: (
+            "that is only the second branch's gradient. x feeds both branches, so "
+            "its gradient is the SUM of the two upstream gradients."),
+        "first_only": lambda x, g: (
+            "that is only the first branch's gradient. x feeds both branches, so "
+            "its gradient is the SUM of the two upstream gradients."),
+    },
+    "SigmoidGate": {
+        "sign_flipped": lambda x, g: (
+            "the sign is flipped. The sigmoid rises everywhere, so its local gradient "
+            "(1 - σ(x)) σ(x) is positive."),
+        "sigma_as_local": lambda x, g: "you used σ(x) as the local gradient; it is (1 - σ(x)) σ(x).",
+        "without_upstream": lambda x, g: (
+            f"that is the local gradient (1 - σ(x)) σ(x) alone: multiply it by the upstream "
+            f"gradient ({g:g})."),
+        "sigmoid_of_output": lambda x, g: (
+            "you applied the sigmoid to the saved value again: forward saved the OUTPUT "
+            "σ(x) already, so the local gradient is (1 - out) * out with out the saved value."),
+    },
 }
+
+
+def _run_backward(gate, name, upstream):
+    """gate.backward(upstream), naming the tuple that a TypeError about a tuple came from."""
+    try:
+        return gate.backward(upstream)
+    except TypeError as error:
+        if "tuple" in str(error) or "sequence" in str(error):
+            if name == "CopyGate":
+                compare.true(False, f"{name}.backward raised TypeError: {error}. Its upstream is a "
+                                    "tuple (first, second), one gradient per output: unpack it "
+                                    "before doing arithmetic.")
+            compare.true(False, f"{name}.backward raised TypeError: {error}. " + _TUPLE_NOTE)
+        raise
 
 
 def _check_gate(gate_class, case):
@@ -147,19 +258,24 @@ def _check_gate(gate_class, case):
             compare.scalar(f"{name}.forward output {k}", o, e)
     else:
         compare.scalar(f"{name}.forward", out, expected_out)
-    grads = gate.backward(upstream)
+    grads = _run_backward(gate, name, upstream)
     expected = case["backward"]
     compare.true(isinstance(grads, tuple),
                  f"{name}.backward must return a tuple with one gradient per forward input, "
                  f"got {type(grads).__name__} {grads!r}" +
                  (" — write (value,) for a one-element tuple." if len(expected) == 1 else "."))
+    if name == "CopyGate" and len(grads) == 2:
+        compare.true(False, f"{name}.backward returned 2 gradients, {grads!r}: one per OUTPUT. backward "
+                            "returns one gradient per INPUT, and the copy gate has one input x: "
+                            "return a one-element tuple holding the sum of the two.")
     compare.true(len(grads) == len(expected),
                  f"{name}.backward must return {len(expected)} gradient(s), one per forward input, "
                  f"got {len(grads)}: {grads!r}")
-    for guess, hint in zip(case["mistakes"], _GATE_HINTS[name]):
+    for mistake, guess in case["mistakes"].items():
         if all(_near(g, w) for g, w in zip(grads, guess)) and not all(
                 _near(w, e) for w, e in zip(guess, expected)):
-            compare.true(False, f"{name}.backward returned {grads!r}: {hint}")
+            compare.true(False, f"{name}.backward returned {grads!r}: "
+                                f"{_GATE_HINTS[name][mistake](inputs, upstream)}")
     labels = ["a", "b"] if len(expected) == 2 else ["x"]
     for label, got, want in zip(labels, grads, expected):
         compare.scalar(f"{name}.backward: d{label}", got, want)
@@ -260,9 +376,20 @@ def _grad_check(label, node, expected, before, op):
     compare.scalar(f"{label}.grad", got, expected)
 
 
-# what each of the case data's tanh "wrong" grads means, in its order
-_TANH_MISTAKES = ["1 - tanh(a) (the square is missing)", "tanh(a)² - 1 (the sign is flipped)",
-                  "tanh(a) itself"]
+def _without_upstream(label, node, no_upstream, before, local, upstream, op):
+    """Fail when node.grad grew by the local gradient alone (the upstream factor forgotten)."""
+    if _near(node.grad, no_upstream) and not _near(local * upstream, local):
+        compare.true(False, f"{label}.grad grew by {node.grad - before:.6g}, the local gradient of "
+                            f"{op} alone, instead of local × upstream = {local:.6g} × {upstream:g} = "
+                            f"{local * upstream:.6g}: multiply the local gradient by out.grad, the "
+                            "upstream gradient (downstream = local × upstream).")
+
+
+# what each of the case data's tanh "wrong" grads means
+_TANH_MISTAKES = {"square_missing": "1 - tanh(a) (the square is missing)",
+                  "sign_flipped": "tanh(a)² - 1 (the sign is flipped)",
+                  "tanh_itself": "tanh(a) itself",
+                  "input_squared": "1 - a², with the input a where the output t = tanh(a) belongs"}
 
 
 @verdict("nb01.value_local_backward")
@@ -270,60 +397,91 @@ def value_local_backward(case_data, student_value):
     """Each _backward adds local × upstream into its inputs' grad (called one node at a time)."""
     p = case_data
     V = student_value
+    up = p["upstream"]
 
-    def leaves():
-        a, b = V(p["a"]), V(p["b"])
+    def leaves(a_value, b_value):
+        a, b = V(a_value), V(b_value)
         a.grad, b.grad = p["a_grad"], p["b_grad"]
         return a, b
 
-    compare.case("1 (a * b)", a=p["a"], b=p["b"], upstream=p["upstream"])
-    a, b = leaves()
+    compare.case("1 (a * b)", a=p["a"], b=p["b"], upstream=up)
+    a, b = leaves(p["a"], p["b"])
     out = a * b
     compare.scalar("(a * b).data", out.data, p["mul"]["data"])
-    out.grad = p["upstream"]
+    out.grad = up
     out._backward()
     if _near(a.grad, p["mul"]["a_grad_not_swapped"]) and p["mul"]["swap_visible"]:
         compare.true(False, "a.grad got a × upstream: the multiply gate swaps — each input "
                             "receives the OTHER input times upstream (da = b · upstream).")
+    _without_upstream("a", a, p["mul"]["no_upstream"][0], p["a_grad"], p["b"], up, "a * b (that is b)")
+    _without_upstream("b", b, p["mul"]["no_upstream"][1], p["b_grad"], p["a"], up, "a * b (that is a)")
     _grad_check("a", a, p["mul"]["a_grad"], p["a_grad"], "a * b")
     _grad_check("b", b, p["mul"]["b_grad"], p["b_grad"], "a * b")
 
-    compare.case("2 (a * a: one value used twice)", a=p["square"], upstream=p["upstream"])
+    compare.case("2 (a * a: one value used twice)", a=p["square"], upstream=up)
     a = V(p["square"])
     out = a * a
-    out.grad = p["upstream"]
+    out.grad = up
     out._backward()
     expected = p["square_grad"]
+    _without_upstream("a", a, p["square_no_upstream"], 0.0, 2 * p["square"], up,
+                      "a * a (a from each of its two uses)")
     if expected != 0 and _near(a.grad, expected / 2):
         compare.true(False, f"a.grad is {a.grad:.6g}, half of {expected:.6g}: in a * a both inputs "
                             "are the same Value, so both contributions must be ADDED (+=).")
     compare.scalar("a.grad", a.grad, expected)
 
-    compare.case("3 (a.tanh())", a=p["t_in"], upstream=p["upstream"])
+    compare.case("3 (a.tanh())", a=p["t_in"], upstream=up)
     a = V(p["t_in"])
     a.grad = p["a_grad"]
     out = a.tanh()
     compare.scalar("a.tanh().data", out.data, p["tanh"]["data"])
-    out.grad = p["upstream"]
+    out.grad = up
     out._backward()
-    for wrong, what in zip(p["tanh"]["wrong"], _TANH_MISTAKES):
-        if _near(a.grad, wrong):
+    wrong = p["tanh"]["wrong"]
+    _without_upstream("a", a, wrong["without_upstream"], p["a_grad"],
+                      (p["tanh"]["a_grad"] - p["a_grad"]) / up, up, "tanh")
+    for mistake, what in _TANH_MISTAKES.items():
+        if _near(a.grad, wrong[mistake]) and not _near(wrong[mistake], p["tanh"]["a_grad"]):
             compare.true(False, f"the local gradient you used is {what}; d tanh(a)/da = "
                                 "1 - tanh(a)², and the forward value t = tanh(a) is at hand.")
     _grad_check("a", a, p["tanh"]["a_grad"], p["a_grad"], "tanh")
 
     for number, case in enumerate(p["max"], start=4):
         first, second = case["first"], case["second"]
-        compare.case(f"{number} ({first}.max({second}))", a=p["a"], b=p["b"], upstream=p["upstream"])
-        a, b = leaves()
+        if case["tie"]:
+            compare.case(f"{number} ({first}.max({second}) with a = b: a tie)", a=case["a"], b=case["b"],
+                         upstream=up)
+        else:
+            compare.case(f"{number} ({first}.max({second}))", a=case["a"], b=case["b"], upstream=up)
+        a, b = leaves(case["a"], case["b"])
         nodes = {"a": a, "b": b}
         out = nodes[first].max(nodes[second])
         compare.scalar(f"{first}.max({second}).data", out.data, case["data"])
-        out.grad = p["upstream"]
+        out.grad = up
         out._backward()
-        if _near(a.grad, case["both_routed"][0]) and _near(b.grad, case["both_routed"][1]):
+        got = (a.grad, b.grad)
+        winner = case["winner"]
+
+        def is_(key):
+            return (all(_near(g, w) for g, w in zip(got, case[key]))
+                    and not all(_near(w, case[f"{label}_grad"]) for w, label in zip(case[key], "ab")))
+
+        if is_("both_routed"):
+            larger = (f"self on a tie: {winner} here" if case["tie"] else f"{winner} here")
             compare.true(False, f"both inputs received the upstream gradient; max routes ALL of it to "
-                                f"the larger input ({case['winner']} here) and nothing to the other.")
+                                f"the larger input ({larger}) and nothing to the other.")
+        if is_("to_loser") and case["tie"]:
+            compare.true(False, f"on a tie (a = b = {case['a']:g}) the gradient went to {second}, the "
+                                f"argument; the rule is that it goes to self, the Value max was called "
+                                f"on ({first} here). Decide with self.data >= other.data, as the given "
+                                "self_wins does (a strict > sends a tie to the other input).")
+        if is_("to_loser"):
+            compare.true(False, f"the gradient went to the SMALLER input; max routes all of it to the "
+                                f"larger one ({winner} here, the value forward returned).")
+        if is_("no_upstream"):
+            compare.true(False, f"{winner}.grad grew by 1, the local gradient alone, instead of "
+                                f"1 × upstream = {up:g}: the larger input receives out.grad itself.")
         for label, node in nodes.items():
             _grad_check(label, node, case[f"{label}_grad"], p[f"{label}_grad"],
                         f"{first}.max({second})")
@@ -390,6 +548,12 @@ def topological_order(case_data, student_topological_order):
                          "paths: keep a set of visited nodes and skip a node you have already placed.")
             seen.add(node)
         missing = [n for n in nodes if n not in seen]
+        if root in missing:
+            compare.true(False, f"root itself is missing from your list ({len(order)} nodes): root "
+                                "depends on itself, and the order ends with it.")
+        if missing and all(not n.inputs for n in missing) and all(n.inputs for n in order):
+            compare.true(False, f"{len(missing)} leaf node(s) are missing, e.g. {_describe(missing[0])}: "
+                                "a leaf (a Value with no inputs) is a node too; place it like any other.")
         if missing:
             compare.true(False, f"{len(missing)} node(s) that root depends on are missing, e.g. "
                                 f"{_describe(missing[0])}: visit every input, recursively, down to the leaves.")
@@ -398,6 +562,11 @@ def topological_order(case_data, student_topological_order):
             compare.true(False, f"{len(extra)} entries are not nodes of this graph (e.g. {extra[0]!r}): "
                                 "return only the Values root depends on.")
         position = {node: k for k, node in enumerate(order)}
+        if len(order) > 1 and order[0] is root and all(
+                position[source] > position[node] for node in order for source in node.inputs):
+            compare.true(False, "your list is reversed: root comes first and every node before its "
+                                "inputs. The order asked for is inputs first, root last (append a node "
+                                "after its inputs, and do not reverse the list).")
         for node in order:
             for source in node.inputs:
                 compare.true(position[source] < position[node],
@@ -407,12 +576,74 @@ def topological_order(case_data, student_topological_order):
     return number
 
 
+def _traced(nodes):
+    """Wrap every node's _backward to record (node index, node.grad) at each call; the record."""
+    calls = []
+    for index, node in enumerate(nodes):
+        def run(index=index, node=node, inner=node._backward):
+            calls.append((index, node.grad))
+            inner()
+        node._backward = run
+    return calls
+
+
+def _explain_backward_order(nodes, expected, calls):
+    """Fail naming the mistake when the _backward calls were not each node once, in reverse
+    topological order, after root.grad = 1."""
+    root = len(nodes) - 1
+    first_call = {}
+    for position, (index, grad) in enumerate(calls):
+        first_call.setdefault(index, (position, grad))
+    if root in first_call and _near(first_call[root][1], 0.0):
+        compare.true(False, "root.grad was still 0 when root's _backward ran, so nothing flowed back: "
+                            "set root.grad = 1.0 BEFORE calling any _backward.")
+    counts = {}
+    for index, _ in calls:
+        counts[index] = counts.get(index, 0) + 1
+    repeated = [index for index, count in counts.items() if count > 1 and nodes[index].inputs]
+    if repeated:
+        node = nodes[repeated[0]]
+        compare.true(False, f"the _backward of node {_describe(node)} ran {counts[repeated[0]]} times: "
+                            "each run adds its contribution again. Call every node's _backward exactly "
+                            "once — a node reached along several paths included — in reverse "
+                            "topological order.")
+    never = [index for index, node in enumerate(nodes) if node.inputs and index not in counts]
+    if never:
+        which = ("root's own _backward" if never == [root] else
+                 f"the _backward of {len(never)} node(s), root's own among them," if root in never else
+                 f"the _backward of {_describe(nodes[never[0]])}" if len(never) == 1 else
+                 f"the _backward of {len(never)} nodes, e.g. {_describe(nodes[never[0]])},")
+        compare.true(False, f"{which} never ran: call _backward on every node, in reverse "
+                            "topological order (root first).")
+    users = {index: [] for index in range(len(nodes))}
+    for index, node in enumerate(nodes):
+        for source in node.inputs:
+            users[nodes.index(source)].append(index)
+    for index, (position, grad) in sorted(first_call.items(), key=lambda item: item[1][0]):
+        if not nodes[index].inputs or _near(grad, expected[index]):
+            continue
+        late = [user for user in users[index] if first_call.get(user, (-1,))[0] > position]
+        node = nodes[index]
+        if late:
+            compare.true(False, f"the _backward of node {_describe(node)} ran before that of "
+                                f"{_describe(nodes[late[0]])}, which uses it: its grad was {grad:.6g} "
+                                f"then, not yet its full gradient {expected[index]:.6g}. Call _backward "
+                                "in REVERSE topological order (root first), so that each node has all "
+                                "of its gradient before it passes it on.")
+        if _near(grad, 1.0) and index != root:
+            compare.true(False, f"node {_describe(node)} had grad 1 when its _backward ran, but d root / "
+                                f"d node is {expected[index]:.6g}: only root.grad starts at 1; every other "
+                                "grad starts at 0 and collects what the nodes using it pass back.")
+
+
 @verdict("nb01.backpropagate")
 def backpropagate(case_data, student_backpropagate):
     """Gradients of every node against the reference engine's on the same graph.
 
     The student's function is run with a known topological order (the case data's) in place of
     the student's own topological_order, so that a bug in Exercise 6 is not counted again here.
+    Every node's _backward is traced, so that a wrong order, a node run twice or never, or a
+    missing root.grad = 1 is named.
     """
     current = {"nodes": []}
 
@@ -428,6 +659,7 @@ def backpropagate(case_data, student_backpropagate):
         nodes = build_graph(graph)
         current["nodes"] = nodes
         root = nodes[-1]
+        calls = _traced(nodes)
         compare.case(f"case {number}: {graph['description']}")
         student_backpropagate(root)
         if _near(root.grad, 0.0):
@@ -436,14 +668,8 @@ def backpropagate(case_data, student_backpropagate):
         compare.scalar("root.grad", root.grad, 1.0)
         got = np.array([node.grad for node in nodes])
         expected = np.array(graph["grads"])
-        if np.any(expected) and not np.allclose(got, expected, rtol=1e-9, atol=1e-12):
-            direct = {id(c) for c in root.inputs}
-            only_near_root = all(node.grad == 0.0 for node in nodes
-                                 if node is not root and id(node) not in direct)
-            compare.true(not only_near_root,
-                         "only the root's direct inputs received a gradient: call _backward on the "
-                         "nodes in REVERSE topological order (root first), so that each node has "
-                         "its full gradient before it passes it on.")
+        if not np.allclose(got, expected, rtol=1e-9, atol=1e-12):
+            _explain_backward_order(nodes, expected, calls)
         worst = int(np.argmax(np.abs(got - expected))) if len(got) else 0
         compare.true(np.allclose(got, expected, rtol=1e-9, atol=1e-12),
                      f"node {_describe(nodes[worst])} has grad {got[worst]:.6g}, expected "
