@@ -3,6 +3,9 @@
 Expected values come from course_lib's reference layers and optimizers, from the lecture's
 worked numbers written out here, or from closed-form Jacobians. The functions whose
 Jacobian is taken are described as data ({"kind": ...}); verdicts.py rebuilds them.
+Each exercise's cases also hold what its usual mistakes return on the same inputs (keys
+"mistakes", "wrong_...", "one_sided_J", ...): verdicts.py names a mistake when the student's
+answer equals one of them.
 """
 import numpy as np
 
@@ -13,7 +16,14 @@ from course_lib import layers, optim
 VALIDATION_SIZE = 1000
 SPLIT_SEED = 0
 VALIDATION_THRESHOLD = 0.82
-TEST_THRESHOLD = 0.78
+# The hidden bar sits 6 points below the visible one, so that a model passing the visible check
+# passes the hidden one in at least 99 % of training seeds. Measured through the notebook's
+# train_final_model (one BLAS thread, model and batch-order seed varied, split seed 0): the
+# solution's training_config with seeds 0-999, and 600 random configurations within LIMITS. The
+# same model scores 3.6 points lower on the test images than on validation on average (sd 0.7,
+# 99.9 % quantile 5.75). All 1,092 trainings that reached 0.82 on validation reached 0.76 on
+# test; at the former bar of 0.78, 6 of the 93 random configurations that did failed.
+TEST_THRESHOLD = 0.76
 MAX_HIDDEN_DIM = 128
 
 
@@ -89,11 +99,19 @@ def _jacobian_inputs(rng, hidden):
 
 # eval_numerical_gradient_array passes no check by itself (it wants an upstream gradient), but
 # stacking its products with the unit vectors e_m IS a numerical Jacobian, one row per output.
+def _all_at_once_jacobian(f, x, h):
+    """Every column the centered difference of f when ALL of x moves by h at once."""
+    column = (np.asarray(f(x + h), dtype=np.float64) - np.asarray(f(x - h), dtype=np.float64)) / (2 * h)
+    return np.tile(column[:, None], (1, x.size))
+
+
 @cases("nb02.numerical_jacobian", answered_by=["course_lib.gradcheck.eval_numerical_gradient_array"])
 def numerical_jacobian(rng, hidden):
-    """x, f (as data), the closed-form J, and the one-sided-difference J a diagnosis names."""
+    """x, f (as data), the closed-form J, and the Jacobians the usual mistakes give: one-sided
+    differences, and every entry of x nudged at once."""
     return [{"description": description, "f": spec, "x": x, "J": J, "rtol": rtol,
-             "one_sided_J": _one_sided_jacobian(_vector_function(spec), x, 1e-5)}
+             "one_sided_J": _one_sided_jacobian(_vector_function(spec), x, 1e-5),
+             "all_at_once_J": _all_at_once_jacobian(_vector_function(spec), x, 1e-5)}
             for description, spec, x, J, rtol in _jacobian_inputs(rng, hidden)]
 
 
@@ -115,7 +133,17 @@ def relu_backward(rng, hidden):
                   (np.array([[0.5, 0.0, -0.3], [-2.0, 1.5, 0.0]]),
                    np.array([[-1.0, 2.0, 3.0], [4.0, -5.0, 6.0]]))]
     return [{"x": x, "dout": dout, "dx": layers.relu_backward(dout, x),
-             "relu_of_dout": np.maximum(dout, 0.0)} for x, dout in inputs]
+             "relu_of_dout": np.maximum(dout, 0.0), "mistakes": _relu_mistakes(x, dout)}
+            for x, dout in inputs]
+
+
+def _relu_mistakes(x, dout):
+    """What the usual wrong backward passes return: name -> dx."""
+    return {"mask_only": (x > 0).astype(np.float64),          # forgot to multiply by dout
+            "times_x": dout * x,                                # multiplied by the input itself
+            "times_relu_x": dout * np.maximum(x, 0.0),          # multiplied by the forward's output
+            "inverted": np.where(x <= 0, dout, 0.0),            # the mask the wrong way round
+            "inverted_strict": np.where(x < 0, dout, 0.0)}
 
 
 # ---------------------------------------------------------------------------- matmul backward
@@ -137,6 +165,7 @@ def matmul_backward(rng, hidden):
                    np.linspace(0.3, -0.9, 10).reshape(5, 2))]
     return [{"x": x, "w": w, "dy": dy, "dx": dy @ w.T, "dw": x.T @ dy,
              "dw_terms": np.einsum("nd,nm->ndm", x, dy)} for x, w, dy in inputs]
+
 
 
 # ---------------------------------------------------------------------------- affine
@@ -167,7 +196,10 @@ def affine(rng, hidden):
         dx, dw, db = layers.affine_backward(dout, cache)
         flat_x = x.reshape(len(x), -1)
         result.append({"x": x, "w": w, "b": b, "dout": dout, "out": out, "dx": dx, "dw": dw,
-                       "db": db, "dw_terms": np.einsum("nd,nm->ndm", flat_x, dout)})
+                       "db": db, "dw_terms": np.einsum("nd,nm->ndm", flat_x, dout),
+                       "mistakes": {"out_without_b": out - b,          # the bias left out
+                                    "db_over_outputs": dout.sum(axis=1),  # summed over the wrong axis
+                                    "db_total": float(dout.sum())}})       # summed over everything
     return result
 
 
@@ -188,25 +220,91 @@ def _loss_inputs(rng, hidden, large_logits):
     return inputs
 
 
+def _softmax_mistakes(x, y):
+    """What the usual wrong softmax losses return: (name -> loss, name -> dx)."""
+    N = x.shape[0]
+    rows = np.arange(N)
+    centred = x - x.max(axis=1, keepdims=True)
+    log_p = centred - np.log(np.exp(centred).sum(axis=1, keepdims=True))
+    p = np.exp(log_p)
+    one_hot = np.zeros_like(x)
+    one_hot[rows, y] = 1.0
+    every_row = p.copy()
+    every_row[:, y] -= 1.0          # indexing [:, y]: every row, every label (each column once)
+    losses = {"every_row_every_label": float(-log_p[:, y].mean()),
+              "all_classes": float(-log_p.mean()),                   # -log P averaged over N*C
+              "all_classes_summed": float(-log_p.sum(axis=1).mean()),
+              "no_log_sum_exp": float(-centred[rows, y].mean())}     # the normaliser left out
+    gradients = {"one_hot_added": (p + one_hot) / N, "every_row_every_label": every_row / N}
+    return losses, gradients
+
+
 @cases("nb02.softmax_loss", answered_by=["course_lib.layers.softmax_loss"])
 def softmax_loss(rng, hidden):
-    """Scores (some of +-1000), labels, the reference's loss and dx, and the probabilities."""
+    """Scores (some of +-1000), labels, the reference's loss and dx, the probabilities, and the
+    losses and gradients of the usual mistakes."""
     result = []
     for x, y in _loss_inputs(rng, hidden, large_logits=True):
         loss, dx = layers.softmax_loss(x, y)
         shifted = np.exp(x - x.max(axis=1, keepdims=True))
+        wrong_losses, wrong_gradients = _softmax_mistakes(x, y)
         result.append({"x": x, "y": y, "loss": loss, "dx": dx,
-                       "probs": shifted / shifted.sum(axis=1, keepdims=True)})
+                       "probs": shifted / shifted.sum(axis=1, keepdims=True),
+                       "wrong_losses": wrong_losses, "wrong_dx": wrong_gradients})
     return result
+
+
+def _svm_inputs(rng, hidden):
+    """The loss inputs, plus scores on a grid of quarters where some margins are exactly 0."""
+    inputs = _loss_inputs(rng, hidden, large_logits=False)
+    if hidden:
+        N, C = int(rng.integers(3, 7)), int(rng.integers(3, 6))
+        x, y = rng.integers(-8, 9, size=(N, C)) / 4.0, rng.integers(0, C, size=N)
+        x[0, (y[0] + 1) % C] = x[0, y[0]] - 1.0      # sums of quarters are exact: a true tie
+    else:
+        # row 0: s_1 = s_y - 1 (a tie) and s_3 violates; row 1: s_0 ties and s_2 violates
+        x, y = np.array([[2.0, 1.0, 0.5, 3.5], [0.0, -1.0, 0.25, 1.0]]), np.array([0, 3])
+    return inputs + [(x, y)]
+
+
+def _svm_mistakes(x, y):
+    """What the usual wrong SVM losses return: (name -> loss, name -> dx)."""
+    N = x.shape[0]
+    rows = np.arange(N)
+    raw = x - x[rows, y][:, None] + 1.0
+    others = np.ones_like(x, dtype=bool)
+    others[rows, y] = False
+    violated = (raw > 0) & others
+    counts = violated.sum(axis=1)
+
+    def gradient(mask, correct):
+        dx = mask.astype(np.float64)
+        dx[rows, y] = correct
+        return dx / N
+
+    no_margin = np.maximum(0.0, raw - 1.0) * others
+    ties = (raw >= 0) & others
+    losses = {"no_margin": float(no_margin.sum() / N)}
+    gradients = {
+        "correct_sign_flipped": gradient(violated, counts),
+        "correct_left_out": gradient(violated, 0.0),
+        "correct_minus_one": gradient(violated, -(counts > 0).astype(np.float64)),
+        "ties_counted": gradient(ties, -ties.sum(axis=1)),
+        "no_margin": gradient((raw > 1) & others, -((raw > 1) & others).sum(axis=1)),
+    }
+    return losses, gradients
 
 
 @cases("nb02.svm_loss", answered_by=["course_lib.layers.svm_loss"])
 def svm_loss(rng, hidden):
-    """Scores, labels and the reference's loss and dx."""
+    """Scores (one case with margins of exactly 0), labels, the reference's loss and dx, and
+    the losses and gradients of the usual mistakes."""
     result = []
-    for x, y in _loss_inputs(rng, hidden, large_logits=False):
+    for x, y in _svm_inputs(rng, hidden):
         loss, dx = layers.svm_loss(x, y)
-        result.append({"x": x, "y": y, "loss": loss, "dx": dx})
+        wrong_losses, wrong_gradients = _svm_mistakes(x, y)
+        result.append({"x": x, "y": y, "loss": loss, "dx": dx, "wrong_losses": wrong_losses,
+                       "wrong_dx": wrong_gradients})
     return result
 
 
@@ -254,21 +352,63 @@ def _net_inputs(rng, hidden):
     return [(X, y, params, 0.0), (X, y, params, 0.1)]
 
 
+def _net_mistakes(X, y, params, reg, grads):
+    """Gradients the usual wrong backward passes give: name -> {parameter name: gradient}."""
+    N = X.shape[0]
+    hidden = X @ params["W1"] + params["b1"]
+    dscores = layers.softmax_loss(np.maximum(hidden, 0.0) @ params["W2"] + params["b2"], y)[1]
+    dactivated = dscores @ params["W2"].T
+    upstream_masked = dactivated * (dactivated > 0)     # the mask taken from the gradient's sign
+    weights = ("W1", "W2")
+    mistakes = {
+        "mask_from_upstream": {"W1": X.T @ upstream_masked + reg * params["W1"],
+                               "b1": upstream_masked.sum(axis=0)},
+        "W2_before_relu": {"W2": hidden.T @ dscores + reg * params["W2"]},
+        # dscores not divided by N: the data part of every gradient N times too large
+        "not_averaged": {k: N * (g - reg * params[k]) + reg * params[k] if k in weights else N * g
+                         for k, g in grads.items()},
+    }
+    if reg > 0:
+        mistakes["reg_missing"] = {k: grads[k] - reg * params[k] for k in weights}
+        mistakes["reg_halved"] = {k: grads[k] - 0.5 * reg * params[k] for k in weights}
+        mistakes["reg_doubled"] = {k: grads[k] + reg * params[k] for k in weights}
+    return mistakes
+
+
 @cases("nb02.two_layer_net_loss", answered_by=["course_lib.nn.TwoLayerNet"])
 def two_layer_net_loss(rng, hidden):
-    """X, y, params, reg; the reference's loss and grads, and the grads of W1 and b1 without
-    the ReLU mask (a usual bug)."""
+    """X, y, params, reg; the reference's loss (and its regularization term) and grads, the
+    grads of W1 and b1 without the ReLU mask, and the grads of the other usual mistakes."""
     result = []
     for X, y, params, reg in _net_inputs(rng, hidden):
         loss, grads = _reference_net(X, y, params, reg)
+        reg_term = 0.5 * reg * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
         result.append({"X": X, "y": y, "params": params, "reg": reg, "loss": loss, "grads": grads,
-                       "unmasked_grads": _without_relu_mask(X, y, params, reg)})
+                       "reg_term": float(reg_term), "unmasked_grads": _without_relu_mask(X, y, params, reg),
+                       "wrong_grads": _net_mistakes(X, y, params, reg, grads)})
     return result
 
 
 # ---------------------------------------------------------------------------- SGD + momentum
 
 OTHER_MOMENTA = (0.9, 0.99, 0.5)  # a hard-coded momentum is usually one of these
+
+
+DEFAULT_LEARNING_RATE = 1e-2
+
+
+def _momentum_mistakes(w, velocity, dw, lr, rho):
+    """next_w of one step of the usual wrong update rules from the reference's state (w and the
+    velocity before the step): name -> next_w."""
+    new_velocity = rho * velocity - lr * dw
+    mistakes = {"uphill": w - new_velocity,                      # stepped along +dw
+                "momentum_sign": w - rho * velocity - lr * dw,   # the old velocity subtracted
+                "average_of_gradients": w - lr * (rho * velocity + (1 - rho) * dw),
+                "nesterov": w + rho * new_velocity - lr * dw,
+                "plain_sgd": w - lr * dw}
+    if lr != DEFAULT_LEARNING_RATE:
+        mistakes["default_learning_rate"] = w + rho * velocity - DEFAULT_LEARNING_RATE * dw
+    return mistakes
 
 
 @cases("nb02.sgd_momentum", answered_by=["course_lib.optim.sgd_momentum"])
@@ -300,7 +440,9 @@ def sgd_momentum(rng, hidden):
             steps.append({
                 "next_w": reference_w, "velocity": config["velocity"],
                 "other_momenta": [(rho, rho * velocity_before - config["learning_rate"] * dw)
-                                  for rho in OTHER_MOMENTA if rho != config["momentum"]]})
+                                  for rho in OTHER_MOMENTA if rho != config["momentum"]],
+                "wrong_next_w": _momentum_mistakes(reference_w - config["velocity"], velocity_before,
+                                                   dw, config["learning_rate"], config["momentum"])})
         runs.append({"config": start_config, "learning_rate": config["learning_rate"],
                      "momentum": config["momentum"], "steps": steps})
     return {"w": w, "grads": grads, "runs": runs}
@@ -310,9 +452,9 @@ def sgd_momentum(rng, hidden):
 
 @cases("nb02.training_result")
 def training_result(rng, hidden):
-    """How the verdict measures: the validation split, the thresholds, the size budget, and
-    whether the shipped test images count too (the images themselves come from
-    course_lib.datasets on the student's side)."""
+    """How the verdict measures: the validation split, the thresholds (see TEST_THRESHOLD), the
+    size budget, and whether the shipped test images count too (the images themselves come
+    from course_lib.datasets on the student's side)."""
     return {"validation_size": VALIDATION_SIZE, "split_seed": SPLIT_SEED,
             "validation_threshold": VALIDATION_THRESHOLD, "test_threshold": TEST_THRESHOLD,
             "max_hidden_dim": MAX_HIDDEN_DIM, "input_dim": 28 * 28, "num_classes": 10,

@@ -16,6 +16,31 @@ def _unchanged(name, given, original, fix="compute new arrays instead of assigni
                  f"your code changed its input `{name}` in place; the caller still needs it: {fix}.")
 
 
+def _is_close(got, candidate, rtol=1e-6, atol=1e-9):
+    """True when `got` (anything) equals the array or number `candidate` within the tolerance."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    candidate = np.asarray(candidate, dtype=np.float64)
+    return (got.shape == candidate.shape and bool(np.all(np.isfinite(got)))
+            and np.allclose(got, candidate, rtol=rtol, atol=atol))
+
+
+def _name_mistake(got, expected, mistakes, rtol=1e-6, atol=1e-9, match=None):
+    """Fail with the message of the first (candidate, message) in `mistakes` that `got` equals,
+    unless `got` is right (within rtol, atol). A candidate is what that mistake returns on the
+    case's inputs (from the case data), so the diagnosis names the mistake itself, not a
+    symptom. match: (rtol, atol) for "equals a candidate", default the same tolerance."""
+    if _is_close(got, expected, rtol, atol):
+        return
+    match_rtol, match_atol = match or (rtol, atol)
+    for candidate, message in mistakes:
+        if candidate is not None and not _is_close(candidate, expected, rtol, atol) \
+                and _is_close(got, candidate, match_rtol, match_atol):
+            compare.true(False, message)
+
+
 # ---------------------------------------------------------------------------- Jacobian
 
 def _softmax_of_vector(v):
@@ -52,11 +77,15 @@ def numerical_jacobian(case_data, student_numerical_jacobian):
         given = x.copy()
         got = student_numerical_jacobian(f, given)
         _unchanged("x", given, x, "evaluate f at new arrays such as x + step and x - step")
-        if (isinstance(got, np.ndarray) and got.shape == expected.shape
-                and not np.allclose(got, expected, rtol=rtol, atol=1e-8)
-                and np.allclose(got, case["one_sided_J"], rtol=1e-6, atol=1e-9)):
-            compare.true(False, "J matches the ONE-SIDED difference (f(x + h e_n) - f(x)) / h. "
-                                "Use the centered difference (f(x + h e_n) - f(x - h e_n)) / (2h).")
+        _name_mistake(got, expected, [
+            (case["one_sided_J"], "J matches the ONE-SIDED difference (f(x + h e_n) - f(x)) / h. "
+                                  "Use the centered difference (f(x + h e_n) - f(x - h e_n)) / (2h)."),
+            (2 * expected, "J is exactly twice the Jacobian: the centered difference spans from "
+                           "x - h e_n to x + h e_n, a distance of 2h, so divide by 2h, not by h."),
+            (case["all_at_once_J"], "every column of J is the same: you moved ALL entries of x by h "
+                                    "at once (x + h). Move only x_n: add h e_n, a vector that is h "
+                                    "at index n and 0 elsewhere."),
+        ], rtol=rtol, atol=1e-8, match=(1e-7, 1e-8))
         if (isinstance(got, np.ndarray) and got.shape != expected.shape
                 and got.shape == expected.shape[::-1]
                 and np.allclose(got.T, expected, rtol=rtol, atol=1e-8)):
@@ -64,6 +93,10 @@ def numerical_jacobian(case_data, student_numerical_jacobian):
                                 "notebook row m holds the derivatives of output y_m, so J has shape "
                                 "(M, N) and J[m, n] = dy_m / dx_n: fill COLUMN n with the "
                                 "change of y when x_n moves.")
+        if (isinstance(got, np.ndarray) and got.shape == expected.shape and np.any(got != 0)
+                and np.allclose(got * 1e10, expected, rtol=1e-3, atol=1e-6)):
+            compare.true(False, "J is h**2 = 1e-10 times the Jacobian: `(...) / 2 * h` divides by 2 "
+                                "and then MULTIPLIES by h. Write / (2 * h).")
         compare.array("J", got, expected, rtol=rtol, atol=1e-8)
 
 
@@ -81,11 +114,23 @@ def relu_backward(case_data, student_relu_backward):
         _unchanged("dout", dout_given, dout, "return a new array, e.g. dout * mask or np.where(...), "
                    "instead of zeroing entries of dout")
         _unchanged("cache (x)", x_given, x)
-        if (isinstance(got, np.ndarray) and got.shape == x.shape and not np.allclose(got, expected)
-                and np.allclose(got, case["relu_of_dout"])):
-            compare.true(False, "dx is ReLU applied to dout: the mask must come from the forward's "
-                                "input x (the cache), not from the sign of the upstream gradient. "
-                                "Pass dout through where x > 0.")
+        wrong = case["mistakes"]
+        _name_mistake(got, expected, [
+            (case["relu_of_dout"], "dx is ReLU applied to dout: the mask must come from the forward's "
+                                   "input x (the cache), not from the sign of the upstream gradient. "
+                                   "Pass dout through where x > 0."),
+            (wrong["mask_only"], "dx is the mask (1 where x > 0) itself: the upstream gradient is "
+                                 "missing. dx is dout where x > 0, and 0 elsewhere."),
+            (wrong["times_x"], "dx is dout * x: the local slope of ReLU is 1 where x > 0 (and 0 "
+                               "elsewhere), not x. Multiply dout by the mask, not by the input."),
+            (wrong["times_relu_x"], "dx is dout * max(0, x), the upstream gradient times the forward's "
+                                    "OUTPUT: the local slope is 1 where x > 0, not the output value. "
+                                    "Multiply dout by the mask (x > 0)."),
+            (wrong["inverted"], "dx lets the gradient through where x <= 0 and stops it where x > 0: "
+                                "the mask is the wrong way round."),
+            (wrong["inverted_strict"], "dx lets the gradient through where x < 0 and stops it where "
+                                       "x > 0: the mask is the wrong way round."),
+        ])
         if isinstance(got, np.ndarray) and got.shape == x.shape and np.any(x == 0):
             at_zero = x == 0
             if np.allclose(got[~at_zero], expected[~at_zero]) and not np.allclose(got, expected):
@@ -106,6 +151,10 @@ def matmul_backward(case_data, student_matmul_backward):
         compare.true(isinstance(result, tuple) and len(result) == 2,
                      f"matmul_backward must return the tuple (dx, dw), got {type(result).__name__}")
         dx, dw = result
+        if (_is_close(dx, case["dw"]) and _is_close(dw, case["dx"])) \
+                or (_is_close(dx, case["dw"].T) and _is_close(dw, case["dx"].T)):
+            compare.true(False, "your dx holds the values of dw and your dw those of dx: return them "
+                                "in the order (dx, dw), the order of the forward's arguments x, w.")
         compare.array("dx", dx, case["dx"])
         compare.array("dw", dw, case["dw"], batch_size=x.shape[0], terms=case["dw_terms"])
 
@@ -126,6 +175,10 @@ def affine(case_data, student_forward, student_backward):
         compare.true(isinstance(result, tuple) and len(result) == 2,
                      f"affine_forward must return (out, cache), got {type(result).__name__}")
         out, cache = result
+        wrong = case["mistakes"]
+        _name_mistake(out, case["out"], [
+            (wrong["out_without_b"], "out is x w without the bias: add b (shape (M,), broadcast to "
+                                     "every row).")])
         compare.array("out", out, case["out"])
         grads = student_backward(dout.copy(), cache)
         for name, given, original in [("x", x_given, x), ("w", w_given, w), ("b", b_given, b)]:
@@ -133,6 +186,13 @@ def affine(case_data, student_forward, student_backward):
         compare.true(isinstance(grads, tuple) and len(grads) == 3,
                      f"affine_backward must return (dx, dw, db), got {type(grads).__name__}")
         N = x.shape[0]
+        db = grads[2]
+        if np.ndim(db) == 0 and _is_close(db, wrong["db_total"]):
+            compare.true(False, "db is one number, the sum of ALL entries of dout: b has one entry per "
+                                "output, so sum over the batch only (axis 0), keeping shape (M,).")
+        if N != b.shape[0] and _is_close(db, wrong["db_over_outputs"]):
+            compare.true(False, f"db has shape ({N},): you summed dout over the outputs (axis 1). Each "
+                                "b_m collects the gradient of every SAMPLE: sum over axis 0, shape (M,).")
         terms = {"dx": None, "dw": case["dw_terms"], "db": dout}
         for name, got in zip(("dx", "dw", "db"), grads):
             compare.array(name, got, case[name], batch_size=N, terms=terms[name])
@@ -142,8 +202,9 @@ def affine(case_data, student_forward, student_backward):
 
 # ---------------------------------------------------------------------------- losses
 
-def _check_loss(name, student_loss, case, explain_dx=None):
-    """Compare (loss, dx) with the case's; explain_dx(dx, case) may name a mistake first."""
+def _check_loss(name, student_loss, case, loss_mistakes=(), dx_mistakes=()):
+    """Compare (loss, dx) with the case's, after naming any of the mistakes: lists of
+    (what that mistake returns, message)."""
     x, y = case["x"], case["y"]
     N = x.shape[0]
     x_given, y_given = x.copy(), y.copy()
@@ -152,24 +213,38 @@ def _check_loss(name, student_loss, case, explain_dx=None):
     compare.true(isinstance(result, tuple) and len(result) == 2,
                  f"{name} must return the tuple (loss, dx), got {type(result).__name__}")
     loss, dx = result
-    if explain_dx is not None:
-        explain_dx(dx, case)
+    _name_mistake(dx, case["dx"], dx_mistakes)
+    _name_mistake(loss, case["loss"], loss_mistakes, rtol=1e-9, atol=1e-12)
     compare.scalar("loss", loss, case["loss"], batch_size=N)
     compare.array("dx", dx, case["dx"], batch_size=N)
 
 
-def _explain_softmax_gradient(got, case):
-    """Name the usual incomplete softmax gradients when one of them is what the student returned."""
-    x, expected, probs = case["x"], case["dx"], case["probs"]
-    if not isinstance(got, np.ndarray) or got.shape != x.shape or np.allclose(got, expected):
-        return
-    N = x.shape[0]
-    for candidate, what in [(probs, "the probabilities themselves"),
-                            (probs / N, "the probabilities divided by N")]:
-        if np.allclose(got, candidate):
-            compare.true(False, f"dx is {what}: the gradient of -log P(y_i) is P - 1 at the correct "
-                                "class (P elsewhere), averaged over the N samples: "
-                                "(P - one_hot(y)) / N.")
+def _softmax_mistakes(case):
+    """(loss mistakes, dx mistakes) of softmax_loss as (candidate, message) lists."""
+    probs, N = case["probs"], case["x"].shape[0]
+    losses, gradients = case["wrong_losses"], case["wrong_dx"]
+    gradient_rule = ("the gradient of -log P(y_i) is P - 1 at the correct class (P elsewhere), "
+                     "averaged over the N samples: (P - one_hot(y)) / N.")
+    every_row = ("you indexed with [:, y], which picks the labels of ALL samples in every row; "
+                 "pick one entry per row with [np.arange(N), y].")
+    loss_mistakes = [
+        (losses["every_row_every_label"], "loss averages -log P over every row AND every label: " + every_row),
+        (losses["no_log_sum_exp"], "loss is the mean of -(s_y - max s): the log of the sum of the "
+                                   "exponentials (the softmax's normaliser) is missing; "
+                                   "log P(y) = s_y - max s - log sum_j exp(s_j - max s)."),
+        (losses["all_classes"], "loss averages -log P over all N x C entries: only the correct "
+                                "class counts, -log P(y_i | x_i), averaged over the N samples."),
+        (losses["all_classes_summed"], "loss sums -log P over every class: only the correct class "
+                                       "counts, -log P(y_i | x_i), averaged over the N samples."),
+    ]
+    dx_mistakes = [
+        (probs, "dx is the probabilities themselves: " + gradient_rule),
+        (probs / N, "dx is the probabilities divided by N: " + gradient_rule),
+        (gradients["one_hot_added"], "dx ADDS 1 at the correct class: " + gradient_rule),
+        (gradients["every_row_every_label"], "dx subtracts 1 in every row at the columns of all the "
+                                             "labels: " + every_row),
+    ]
+    return loss_mistakes, dx_mistakes
 
 
 @verdict("nb02.softmax_loss", forbid=["course_lib.layers.softmax_loss"])
@@ -178,28 +253,49 @@ def softmax_loss(case_data, student_softmax_loss):
     for number, case in enumerate(case_data, 1):
         x, y = case["x"], case["y"]
         compare.case(number, x=x, y=y)
-        _check_loss("softmax_loss", student_softmax_loss, case,
-                    explain_dx=_explain_softmax_gradient)
+        loss_mistakes, dx_mistakes = _softmax_mistakes(case)
+        _check_loss("softmax_loss", student_softmax_loss, case, loss_mistakes, dx_mistakes)
         if np.abs(x).max() < 50:
             compare.gradient("dx", student_softmax_loss(x.copy(), y.copy())[1],
                              lambda v: student_softmax_loss(v.copy(), y.copy())[0], x,
                              batch_size=x.shape[0])
 
 
+def _svm_mistakes(case):
+    """(loss mistakes, dx mistakes) of svm_loss as (candidate, message) lists."""
+    losses, gradients = case["wrong_losses"], case["wrong_dx"]
+    correct_rule = ("each violated margin j adds +1 at class j and -1 at the correct class, so the "
+                    "correct class collects MINUS the number of violated margins (then / N).")
+    loss_mistakes = [
+        (case["loss"] + 1.0, "loss is exactly 1 too large: the correct class was compared with itself "
+                             "(its margin max(0, s_y - s_y + 1) = 1 counts once per example). "
+                             "Leave j = y_i out of the sum."),
+        (losses["no_margin"], "loss is the hinge without the margin, max(0, s_j - s_y): the SVM asks "
+                              "for a margin of 1, max(0, s_j - s_y + 1)."),
+    ]
+    dx_mistakes = [
+        (gradients["correct_sign_flipped"], "dx is right except at the correct class, where its sign "
+                                            "is flipped (+count instead of -count): " + correct_rule),
+        (gradients["correct_left_out"], "dx is 0 at the correct class: " + correct_rule),
+        (gradients["correct_minus_one"], "dx is -1 at the correct class whatever the number of "
+                                         "violated margins: " + correct_rule),
+        (gradients["ties_counted"], "dx counts margins that are exactly 0 (s_j - s_y + 1 = 0) as "
+                                    "violated: there the slope is taken as 0, so use > 0, not >= 0."),
+        (gradients["no_margin"], "dx counts a class as violating only when s_j > s_y: the margin of 1 "
+                                 "is missing, a class violates when s_j - s_y + 1 > 0."),
+    ]
+    return loss_mistakes, dx_mistakes
+
+
 @verdict("nb02.svm_loss", forbid=["course_lib.layers.svm_loss"])
 def svm_loss(case_data, student_svm_loss):
-    """Mean multiclass hinge loss (margin 1, correct class excluded) and its gradient."""
+    """Mean multiclass hinge loss (margin 1, correct class excluded, slope 0 at a margin of
+    exactly 0) and its gradient."""
     for number, case in enumerate(case_data, 1):
         x, y = case["x"], case["y"]
         compare.case(number, x=x, y=y)
-        result = student_svm_loss(x.copy(), y.copy())
-        if isinstance(result, tuple) and len(result) == 2:
-            loss = result[0]
-            if isinstance(loss, (float, np.floating)) and abs(loss - (case["loss"] + 1.0)) < 1e-9:
-                compare.true(False, "loss is exactly 1 too large: the correct class was compared "
-                                    "with itself (its margin max(0, s_y - s_y + 1) = 1 counts once "
-                                    "per example). Leave j = y_i out of the sum.")
-        _check_loss("svm_loss", student_svm_loss, case)
+        loss_mistakes, dx_mistakes = _svm_mistakes(case)
+        _check_loss("svm_loss", student_svm_loss, case, loss_mistakes, dx_mistakes)
 
 
 # ---------------------------------------------------------------------------- two-layer net
@@ -222,6 +318,14 @@ def two_layer_net_loss(case_data, student_loss):
         compare.true(isinstance(result, tuple) and len(result) == 2,
                      f"two_layer_net_loss must return (loss, grads), got {type(result).__name__}")
         loss, grads = result
+        if reg > 0:
+            data_loss = case["loss"] - case["reg_term"]
+            _name_mistake(loss, case["loss"], [
+                (data_loss, f"loss lacks the regularization term 0.5 * reg * (sum(W1**2) + sum(W2**2)) "
+                            f"(reg = {reg:g} in this case)."),
+                (data_loss + 2 * case["reg_term"], "loss has reg * (sum(W1**2) + sum(W2**2)): the "
+                                                   "regularization term is HALF that, 0.5 * reg * (...)."),
+            ], rtol=1e-9, atol=1e-12)
         compare.scalar("loss", loss, case["loss"], batch_size=X.shape[0])
         compare.true(isinstance(grads, dict) and set(grads) >= set(params),
                      "grads must be a dict with the keys 'W1', 'b1', 'W2', 'b2', got "
@@ -238,19 +342,39 @@ def two_layer_net_loss(case_data, student_loss):
 
 
 def _explain_net_gradient(key, got, case):
-    """Name the two usual mistakes of the two-layer backward pass when they explain `got`."""
-    expected, params, reg = case["grads"][key], case["params"], case["reg"]
-    if not isinstance(got, np.ndarray) or got.shape != expected.shape or np.allclose(got, expected):
-        return
-    if key in ("W1", "W2") and reg > 0 and np.allclose(got, expected - reg * params[key]):
-        compare.true(False, f"grads['{key}'] lacks the regularization term: the loss adds "
-                            f"0.5 * reg * sum({key}**2), whose gradient is reg * {key}.")
-    if key in ("W1", "b1"):
-        unmasked = case["unmasked_grads"][key]
-        if np.allclose(got, unmasked) or (key == "W1" and np.allclose(got, unmasked - reg * params[key])):
-            compare.true(False, f"grads['{key}'] comes from a backward pass without the ReLU mask: "
-                                "multiply the gradient reaching the hidden layer by (hidden > 0) "
-                                "before the first affine layer's backward.")
+    """Name the usual mistakes of the two-layer backward pass when one of them explains `got`."""
+    expected, reg, N = case["grads"][key], case["reg"], case["X"].shape[0]
+    wrong = case["wrong_grads"]
+    name = f"grads['{key}']"
+    unmasked = case["unmasked_grads"].get(key)
+    mistakes = [
+        (unmasked, f"{name} comes from a backward pass without the ReLU mask: multiply the gradient "
+                   "reaching the hidden layer by (hidden > 0) before the first affine layer's backward."),
+        (unmasked - reg * case["params"][key] if key == "W1" else None,
+         f"{name} comes from a backward pass without the ReLU mask (and lacks reg * W1): multiply "
+         "the gradient reaching the hidden layer by (hidden > 0) before the first affine layer's "
+         "backward."),
+        (wrong["mask_from_upstream"].get(key),
+         f"{name} uses a ReLU mask taken from the sign of the upstream gradient: the mask comes "
+         "from the forward pass, where the hidden layer (before the ReLU) was > 0."),
+        (wrong["W2_before_relu"].get(key),
+         f"{name} multiplies dscores by the hidden layer BEFORE the ReLU: the second layer's input "
+         "is the activated layer, max(0, hidden)."),
+        (wrong["not_averaged"].get(key),
+         f"the data part of {name} is N = {N} times too large: the loss is a MEAN over the batch, "
+         "so the softmax gradient dscores is divided by N."),
+    ]
+    if reg > 0:
+        term = f"0.5 * reg * sum({key}**2), whose gradient is reg * {key} (reg = {reg:g} here)"
+        mistakes += [
+            (wrong["reg_missing"].get(key), f"{name} lacks the regularization term: the loss adds {term}."),
+            (wrong["reg_halved"].get(key), f"{name} has half the regularization gradient, "
+                                           f"0.5 * reg * {key}: the loss adds {term} (the 2 of the "
+                                           "square cancels the 0.5)."),
+            (wrong["reg_doubled"].get(key), f"{name} has twice the regularization gradient: the loss "
+                                            f"adds {term}."),
+        ]
+    _name_mistake(got, expected, mistakes)
 
 
 # ---------------------------------------------------------------------------- SGD + momentum
@@ -267,7 +391,15 @@ def sgd_momentum(case_data, student_update):
         student_config = None if start_config is None else dict(start_config)
         for step, (dw, expected) in enumerate(zip(grads, run["steps"]), 1):
             w_given, dw_given = student_w.copy(), dw.copy()
-            result = student_update(w_given, dw_given, student_config)
+            try:
+                result = student_update(w_given, dw_given, student_config)
+            except KeyError as error:
+                if student_config is None and error.args and error.args[0] in ("learning_rate", "momentum"):
+                    compare.true(False, f"called with config=None, your code raised KeyError: {error}. "
+                                        "Fill in the missing hyperparameters first: "
+                                        "config.setdefault('learning_rate', 1e-2) and "
+                                        "config.setdefault('momentum', 0.9).")
+                raise
             _unchanged("w", w_given, student_w, "return w + velocity, a new array, instead of "
                        "updating w with +=")
             _unchanged("dw", dw_given, dw)
@@ -276,31 +408,43 @@ def sgd_momentum(case_data, student_update):
             next_w, student_config = result
             compare.true(isinstance(student_config, dict),
                          f"sgd_momentum must return its config dict, got {type(student_config).__name__}")
-            expected_w = expected["next_w"]
-            if step > 1 and isinstance(next_w, np.ndarray) and next_w.shape == w.shape:
-                no_memory = student_w - run["learning_rate"] * dw
-                if np.allclose(next_w, no_memory) and not np.allclose(next_w, expected_w):
-                    compare.true(False, f"step {step}: next_w is a plain SGD step — the velocity "
-                                        "from the previous step was lost. Store the new velocity in "
-                                        "config['velocity'] so the next call can build on it.")
-            if isinstance(next_w, np.ndarray) and next_w.shape == w.shape:
-                _explain_momentum_step(step, next_w, student_w, student_config, run, expected)
-            compare.array(f"next_w after step {step}", next_w, expected_w)
+            _explain_momentum_step(step, next_w, student_config, run, expected)
+            compare.array(f"next_w after step {step}", next_w, expected["next_w"])
             student_w = np.array(next_w, dtype=np.float64)
 
 
-def _explain_momentum_step(step, next_w, w, student_config, run, expected):
-    """Name a momentum other than config['momentum'] (typically a hard-coded 0.9)."""
+def _explain_momentum_step(step, next_w, student_config, run, expected):
+    """Name the usual wrong update rules when one of them gives `next_w` (each candidate is one
+    step of that rule from the right weights and velocity before this step)."""
+    wrong = expected["wrong_next_w"]
+    lr, rho = run["learning_rate"], run["momentum"]
+    velocity_rule = f"v = {rho:g} * v - {lr:g} * dw, then next_w = w + v"
+    mistakes = [
+        (wrong["uphill"], f"step {step}: next_w moved UPHILL, along +dw: the step must go against "
+                          f"the gradient. With this config: {velocity_rule}."),
+        (wrong["plain_sgd"], f"step {step}: next_w is a plain SGD step — the velocity from the "
+                             "previous step was lost. Store the new velocity in config['velocity'] "
+                             "so the next call can build on it."),
+        (wrong["momentum_sign"], f"step {step}: the old velocity was subtracted: momentum keeps "
+                                 f"moving the same way, {velocity_rule}."),
+        (wrong["average_of_gradients"], f"step {step}: the velocity is an average of gradients, "
+                                        "rho * v + (1 - rho) * dw, scaled by the learning rate "
+                                        f"afterwards; this course's momentum is {velocity_rule}."),
+        (wrong["nesterov"], f"step {step}: next_w takes an extra look-ahead step (Nesterov's "
+                            f"momentum); this exercise asks for plain momentum: {velocity_rule}."),
+        (wrong.get("default_learning_rate"),
+         f"step {step}: the update used the default learning rate 0.01, but config asks for "
+         f"{lr:g}: read config['learning_rate'] (set its default with config.setdefault)."),
+    ]
     velocity = student_config.get("velocity") if isinstance(student_config, dict) else None
     # at step 1 the velocity starts at 0, so every momentum takes the same step
-    if step == 1 or np.allclose(next_w, expected["next_w"]) or not isinstance(velocity, np.ndarray):
-        return
-    step_taken = next_w - w
-    for rho, step_with_rho in expected["other_momenta"]:
-        if np.allclose(step_taken, step_with_rho):
-            compare.true(False, f"step {step}: the update used momentum {rho:g}, but config asks "
-                                f"for {run['momentum']:g}: read config['momentum'] (set its default "
-                                "with config.setdefault).")
+    if step > 1 and isinstance(velocity, np.ndarray):
+        w_before = expected["next_w"] - expected["velocity"]
+        mistakes += [(w_before + step_with_rho,
+                      f"step {step}: the update used momentum {other:g}, but config asks for "
+                      f"{rho:g}: read config['momentum'] (set its default with config.setdefault).")
+                     for other, step_with_rho in expected["other_momenta"]]
+    _name_mistake(next_w, expected["next_w"], mistakes)
 
 
 # ---------------------------------------------------------------------------- training result
