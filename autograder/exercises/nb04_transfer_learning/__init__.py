@@ -16,5 +16,9 @@ Models travel in the case data as descriptions ({"kind": "pretrained"} for the s
 source network, or a small ConvNet's constructor arguments and parameters, plus the names
 of its frozen layers) and are rebuilt with course_lib.nn by the verdict. Expected values
 (outputs, updated parameters, gradients, maps) are computed in cases.py with course_lib's
-reference or centered finite differences; the verdicts only compare.
+reference or centered finite differences; the verdicts only compare. Each verdict names the
+usual mistakes before the generic comparison, from what they give (also in the case data:
+another layer's output, a classifier trained with half the weight decay, the gradient of
+the softmax loss instead of the class score, the ReLU before the sum) or from how the
+student's output relates to the right one (a step of the wrong sign or size, a rescaled map).
 """
