@@ -551,3 +551,8 @@ def test_a_model_passing_the_visible_bar_passes_the_hidden_one():
     for hidden in (False, True):
         result = run("nb02.training_result", params, hidden=hidden)
         assert result.passed, result.message
+
+
+def test_no_training_yet_is_reported_as_not_implemented():
+    result = run("nb02.training_result", NotImplemented)
+    assert not result.passed and "not implemented yet" in result.message

@@ -459,6 +459,10 @@ def training_result(case_data, trained_params):
     """Re-evaluate the trained two-layer net on held-out images (never the student's number)."""
     settings = case_data
     compare.case("your trained two-layer net")
+    compare.true(trained_params is not NotImplemented,
+                 "there are no trained parameters yet: the training cell above did not finish. "
+                 "It runs your training_config, two_layer_net_loss and sgd_momentum: whichever "
+                 "its error names is not implemented yet.")
     compare.true(isinstance(trained_params, dict),
                  f"trained_params must be a dict with W1, b1, W2, b2, got {type(trained_params).__name__}")
     missing = [k for k in ("W1", "b1", "W2", "b2") if k not in trained_params]
