@@ -46,7 +46,11 @@ def conv_output_size(rng, hidden):
         result.append({"W": W, "F": F, "S": S, "P": P, "D": D, "expected": expected,
                        "span": span, "padded": W + 2 * P, "numerator": W - span + 2 * P,
                        "too_large": span > W + 2 * P,
-                       "undilated": (W - F + 2 * P) // S + 1})  # the size that ignores D
+                       "undilated": (W - F + 2 * P) // S + 1,  # the size that ignores D
+                       # the sizes of the usual wrong formulas, for the diagnoses
+                       "no_plus_one": (W - span + 2 * P) // S,
+                       "pad_once": (W - span + P) // S + 1,
+                       "no_stride": W - span + 2 * P + 1})
     return result
 
 
@@ -100,8 +104,13 @@ def _forward_mistakes(x, w, b, conv_param, expected):
     """Outputs of the usual mistakes of a conv forward pass, by name (None: not possible here)."""
     S, P, D = conv_module.read_conv_param(conv_param)
     H_out, W_out = expected.shape[2:]
+    bias = b.reshape(1, -1, 1, 1)
     mistakes = {"flipped": _reference_conv(x, w[:, :, ::-1, ::-1], b, conv_param),
-                "no_bias": expected - b.reshape(1, -1, 1, 1), "unstrided": None, "undilated": None}
+                "no_bias": expected - bias, "unstrided": None, "undilated": None,
+                # only channel 0 of x and w: the sum over channels left out
+                "first_channel": _reference_conv(x[:, :1], w[:, :1], b, conv_param),
+                # b[f] added once per channel (inside the loop over c)
+                "bias_per_channel": expected + (x.shape[1] - 1) * bias}
     if S > 1:
         every_pixel = _reference_conv(x, w, b, {"stride": 1, "pad": P, "dilation": D})
         mistakes["unstrided"] = every_pixel[:, :, :H_out, :W_out]
@@ -123,6 +132,8 @@ def conv_forward_naive(rng, hidden):
     if not hidden:
         hand = {"x": np.arange(9.0).reshape(1, 1, 3, 3), "w": np.ones((1, 1, 2, 2)), "b": np.ones(1),
                 "conv_param": {"stride": 1, "pad": 0}, "out": np.array([[[[9.0, 13.0], [21.0, 25.0]]]])}
+        hand["mistakes"] = _forward_mistakes(hand["x"], hand["w"], hand["b"], hand["conv_param"],
+                                             hand["out"])
     drawn = []
     for x, w, b, conv_param in _conv_cases(rng, hidden):
         expected = _reference_conv(x, w, b, conv_param)
@@ -154,6 +165,18 @@ def _padding_crops(x, w, dout, conv_param):
     return [full[:, :, 0:H, 0:W], full[:, :, 2 * P:, 2 * P:]]
 
 
+def _dx_overwritten(x, w, dout, conv_param):
+    """dx of the loops n, f, i, j written with = instead of += (a wrong variant, for diagnoses)."""
+    S, P, D = conv_module.read_conv_param(conv_param)
+    H, W = x.shape[2:]
+    HH, WW = w.shape[2:]
+    dx_pad = np.zeros((x.shape[0], x.shape[1], H + 2 * P, W + 2 * P))
+    for n, f, i, j in np.ndindex(*dout.shape):
+        dx_pad[n, :, i * S:i * S + D * (HH - 1) + 1:D, j * S:j * S + D * (WW - 1) + 1:D] = \
+            dout[n, f, i, j] * w[f]
+    return dx_pad[:, :, P:P + H, P:P + W]
+
+
 @cases("nb03.conv_backward_naive", answered_by=["course_lib.layers.conv_backward_naive"])
 def conv_backward_naive(rng, hidden):
     """Inputs, dout, the reference's dx, dw, db, and the forward as a per-sample Jacobian."""
@@ -165,6 +188,14 @@ def conv_backward_naive(rng, hidden):
         drawn.append({"x": x, "w": w, "b": b, "conv_param": conv_param, "dout": dout,
                       "dx": dx, "dw": dw, "db": db,
                       "jacobian": _per_sample_jacobian(x.shape, w, conv_param),
+                      # each sample's contribution to dw and db (rows), for "sum over the batch"
+                      "dw_terms": np.stack([layers.conv_backward_naive(
+                          dout[n:n + 1], (x[n:n + 1], w, b, conv_param))[1].ravel()
+                          for n in range(x.shape[0])]),
+                      "db_terms": dout.sum(axis=(2, 3)),
+                      "dx_overwritten": _dx_overwritten(x, w, dout, conv_param),
+                      "dx_flipped": layers.conv_backward_naive(
+                          dout, (x, w[:, :, ::-1, ::-1].copy(), b, conv_param))[0],
                       "padding_crops": _padding_crops(x, w, dout, conv_param)})
     return drawn
 
@@ -220,6 +251,32 @@ def _clipped_window_max(x, rows_per_window, cols_per_window, step, out_shape):
     return result
 
 
+def _window_mean(x, pool_param, out_shape):
+    """Average pooling (a wrong pooling, for diagnoses)."""
+    HH, WW, S = _window_sizes(pool_param)
+    result = np.empty(out_shape)
+    for i, j in np.ndindex(*out_shape[2:]):
+        result[:, :, i, j] = x[:, :, i * S:i * S + HH, j * S:j * S + WW].mean(axis=(2, 3))
+    return result
+
+
+def _pool_backward_variants(x, dout, pool_param):
+    """dx of three wrong max-pool backward passes, by name: the gradient spread over the whole
+    window, the same divided by the window size, and the maximum's position inside its window
+    used as a position in x (the window's offset i*S, j*S left out; None when it leaves x)."""
+    HH, WW, S = _window_sizes(pool_param)
+    rows, cols = _window_argmax(x, pool_param, dout.shape)
+    spread, unshifted, masked = np.zeros(x.shape), np.zeros(x.shape), np.zeros(x.shape)
+    for n, c, i, j in np.ndindex(*dout.shape):
+        spread[n, c, i * S:i * S + HH, j * S:j * S + WW] += dout[n, c, i, j]
+        unshifted[n, c, rows[n, c, i, j] - i * S, cols[n, c, i, j] - j * S] += dout[n, c, i, j]
+        window = np.zeros((HH, WW))
+        window[rows[n, c, i, j] - i * S, cols[n, c, i, j] - j * S] = dout[n, c, i, j]
+        masked[n, c, i * S:i * S + HH, j * S:j * S + WW] = window   # = on the whole window
+    return {"spread": spread, "averaged": spread / (HH * WW), "unshifted": unshifted,
+            "window_assigned": masked}
+
+
 def _window_argmax(x, pool_param, out_shape):
     """(row, col) in x of each window's maximum, two int arrays of shape out_shape."""
     HH, WW, S = _window_sizes(pool_param)
@@ -265,7 +322,13 @@ def max_pool_forward(rng, hidden):
         drawn.append({"x": x, "pool_param": pool_param, "out": expected, "mistakes": {
             "square_height": _clipped_window_max(x, HH, HH, S, expected.shape),
             "square_width": _clipped_window_max(x, WW, WW, S, expected.shape),
-            "unstrided": _clipped_window_max(x, HH, WW, 1, expected.shape)}})
+            "unstrided": _clipped_window_max(x, HH, WW, 1, expected.shape),
+            "window_too_small": (_clipped_window_max(x, HH - 1, WW - 1, S, expected.shape)
+                                 if HH > 1 and WW > 1 else None),
+            "mean": _window_mean(x, pool_param, expected.shape),
+            "across_channels": np.broadcast_to(
+                _clipped_window_max(x.max(axis=1, keepdims=True), HH, WW, S,
+                                    (x.shape[0], 1, *expected.shape[2:])), expected.shape).copy()}})
     return drawn
 
 
@@ -283,7 +346,8 @@ def max_pool_backward(rng, hidden):
                       "max_index": np.ravel_multi_index(
                           (*np.indices(out.shape)[:2], rows, cols), x.shape),
                       "mistakes": {"swapped": _misrouted(x, dout, pool_param, True, True),
-                                   "overwritten": _misrouted(x, dout, pool_param, False, False)}})
+                                   "overwritten": _misrouted(x, dout, pool_param, False, False),
+                                   **_pool_backward_variants(x, dout, pool_param)}})
     return drawn
 
 
@@ -319,6 +383,21 @@ def _field_counting_own_stride(stack):
     return total
 
 
+def _wrong_fields(stack):
+    """The fields of the other usual wrong formulas, by name."""
+    kernels = [entry[0] for entry in stack]
+    strides = [entry[1] for entry in stack]
+    dilations = [entry[2] if len(entry) == 3 else 1 for entry in stack]
+    jumps = np.cumprod([1] + strides[:-1]).tolist()   # strides of the earlier layers
+    return {
+        "no_strides": 1 + sum(d * (k - 1) for k, d in zip(kernels, dilations)),
+        "no_dilation": 1 + sum((k - 1) * s for k, s in zip(kernels, jumps)),
+        "from_zero": sum(d * (k - 1) * s for k, d, s in zip(kernels, dilations, jumps)),
+        "kernel_sum": sum(d * (k - 1) * s + 1 for k, d, s in zip(kernels, dilations, jumps)),
+        "dilation_times_kernel": 1 + sum((d * k - 1) * s for k, d, s in zip(kernels, dilations, jumps)),
+    }
+
+
 @cases("nb03.receptive_field", answered_by=["course_lib.geometry.receptive_field"])
 def receptive_field(rng, hidden):
     """Stacks of (kernel, stride[, dilation]), their field, and the usual wrong field."""
@@ -327,7 +406,8 @@ def receptive_field(rng, hidden):
                   (_random_stack(rng) for _ in range(8))]
     else:
         stacks = _FIELD_CASES_VISIBLE
-    return [{"layers": stack, "field": field, "own_stride": _field_counting_own_stride(stack)}
+    return [{"layers": stack, "field": field, "own_stride": _field_counting_own_stride(stack),
+             "wrong": _wrong_fields(stack)}
             for stack, field in stacks]
 
 
@@ -349,19 +429,28 @@ def _transpose_cases(rng, hidden):
     return drawn
 
 
-def _unstrided_transpose(y, w, conv_param, x_shape):
-    """The kernel copies painted 1 pixel apart instead of S, cut to x_shape (None when S = 1
-    or when that painting is smaller than x_shape)."""
-    S, P, D = conv_module.read_conv_param(conv_param)
-    if S == 1:
-        return None
-    tall = (y.shape[2] - 1) + D * (w.shape[2] - 1) + 1
-    wide = (y.shape[3] - 1) + D * (w.shape[3] - 1) + 1
-    if x_shape[2] > tall - 2 * P or x_shape[3] > wide - 2 * P:
-        return None
+def _repainted(y, w, conv_param, x_shape, stride, dilation):
+    """The kernel copies painted with another stride or dilation on the right canvas (size of
+    the output plus 2P), cut at P as the layer does, zero bias (a wrong variant, for diagnoses)."""
+    P = conv_param["pad"]
     painted, _ = layers.conv_transpose_forward(y, w, np.zeros(w.shape[1]),
-                                               {"stride": 1, "pad": P, "dilation": D})
-    return painted[:, :, :x_shape[2], :x_shape[3]]
+                                               {"stride": stride, "pad": 0, "dilation": dilation})
+    canvas = np.zeros((x_shape[0], x_shape[1], x_shape[2] + 2 * P, x_shape[3] + 2 * P))
+    rows, cols = min(painted.shape[2], canvas.shape[2]), min(painted.shape[3], canvas.shape[3])
+    canvas[:, :, :rows, :cols] = painted[:, :, :rows, :cols]
+    return canvas[:, :, P:P + x_shape[2], P:P + x_shape[3]]
+
+
+def _unstrided_transpose(y, w, conv_param, x_shape):
+    """Copies painted 1 pixel apart instead of S (None when S = 1)."""
+    S, _, D = conv_module.read_conv_param(conv_param)
+    return None if S == 1 else _repainted(y, w, conv_param, x_shape, 1, D)
+
+
+def _undilated_transpose(y, w, conv_param, x_shape):
+    """Copies painted with adjacent taps, D ignored (None when D = 1)."""
+    S, _, D = conv_module.read_conv_param(conv_param)
+    return None if D == 1 else _repainted(y, w, conv_param, x_shape, S, 1)
 
 
 @cases("nb03.conv_transpose_forward", answered_by=["course_lib.layers.conv_transpose_forward"])
@@ -381,7 +470,11 @@ def conv_transpose_forward(rng, hidden):
             "probes": probes, "out": layers.conv_transpose_forward(y, w, b, conv_param)[0],
             "flipped": layers.conv_transpose_forward(y, w[:, :, ::-1, ::-1].copy(), zero_bias,
                                                      conv_param)[0],
-            "unstrided": _unstrided_transpose(y, w, conv_param, x_shape)})
+            "unstrided": _unstrided_transpose(y, w, conv_param, x_shape),
+            "undilated": _undilated_transpose(y, w, conv_param, x_shape),
+            # the padded canvas returned whole: P rows and columns too many on each side
+            "uncropped_shape": (x_shape[0], x_shape[1], x_shape[2] + 2 * conv_param["pad"],
+                                x_shape[3] + 2 * conv_param["pad"])})
     return drawn
 
 
@@ -392,6 +485,18 @@ def _reference_cols(x, HH, WW, conv_param):
     H_out = geometry.conv_output_size(x.shape[2], HH, S, P, D)
     W_out = geometry.conv_output_size(x.shape[3], WW, S, P, D)
     return conv_module.im2col(conv_module.pad_channels_first(x, P), HH, WW, S, D, H_out, W_out)
+
+
+def _unstrided_cols(x, HH, WW, conv_param, out_shape):
+    """cols of windows 1 pixel apart instead of S (the first H_out x W_out of them), or None."""
+    S, P, D = conv_module.read_conv_param(conv_param)
+    if S == 1:
+        return None
+    every = _reference_cols(x, HH, WW, {"stride": 1, "pad": P, "dilation": D})
+    N, _, H_out, W_out = out_shape
+    H1 = x.shape[2] + 2 * P - D * (HH - 1)
+    W1 = x.shape[3] + 2 * P - D * (WW - 1)
+    return every.reshape(-1, N, H1, W1)[:, :, :H_out, :W_out].reshape(every.shape[0], -1)
 
 
 _IM2COL_ANSWERS = ["course_lib.layers.conv.im2col",              # the layout, by kernel offsets
@@ -407,9 +512,18 @@ def im2col_conv(rng, hidden):
     for x, w, b, conv_param in _conv_cases(rng, hidden):
         cols = _reference_cols(x, w.shape[2], w.shape[3], conv_param)
         expected = _reference_conv(x, w, b, conv_param)
+        C, (F, _, HH, WW) = x.shape[1], w.shape
+        w_taps_last = w.transpose(0, 2, 3, 1).reshape(F, -1)   # filter rows in (kh, kw, c) order
         drawn.append({"x": x, "w": w, "b": b, "conv_param": conv_param, "cols": cols, "out": expected,
                       "cols_memory_order": cols.T.reshape(cols.shape), "cols_transposed": cols.T.copy(),
-                      "out_filter_major": expected.transpose(1, 0, 2, 3).reshape(expected.shape)})
+                      # rows in (kh, kw, c) order instead of (c, kh, kw)
+                      "cols_channels_last": cols.reshape(C, HH, WW, -1).transpose(1, 2, 0, 3)
+                                                .reshape(cols.shape),
+                      "cols_unstrided": _unstrided_cols(x, HH, WW, conv_param, expected.shape),
+                      "out_filter_major": expected.transpose(1, 0, 2, 3).reshape(expected.shape),
+                      "out_no_bias": expected - b.reshape(1, -1, 1, 1),
+                      "out_w_channels_last": (w_taps_last @ cols + b[:, None]).reshape(
+                          F, x.shape[0], *expected.shape[2:]).transpose(1, 0, 2, 3)})
     x = rng.standard_normal((4, 3, 16, 16))
     w = rng.standard_normal((6, 3, 3, 3))
     b = rng.standard_normal(6)

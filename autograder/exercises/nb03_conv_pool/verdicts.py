@@ -44,21 +44,45 @@ def _matches(got, candidate):
     return got.shape == candidate.shape and np.allclose(got, candidate, rtol=1e-6, atol=1e-9)
 
 
+def _fail(name, diagnosis):
+    """Fail with a named mistake (the current case is added by compare.true)."""
+    compare.true(False, f"{name} is wrong\n  diagnosis: {diagnosis}")
+
+
 def _array_with_hints(name, got, expected, variants, **kwargs):
-    """compare.array, plus a diagnosis when `got` equals one of the usual wrong answers.
+    """compare.array, but a usual wrong answer is named first, alone (no generic hint after it).
 
     variants: list of (candidate array or None, explanation), candidates from the case data.
     """
-    try:
-        compare.array(name, got, expected, **kwargs)
-    except compare.WrongAnswer as failure:
+    if not _matches(got, expected):
         for candidate, explanation in variants:
             if candidate is not None and _matches(got, candidate):
-                raise compare.WrongAnswer(f"{failure}\n  diagnosis: {explanation}") from None
-        raise
+                _fail(name, explanation)
+    compare.array(name, got, expected, **kwargs)
 
 
 # ---------------------------------------------------------------------------- output size
+
+def _size_mistake(got, case):
+    """Fail naming the wrong formula that gives `got`, if one does (checked in this order)."""
+    expected, S, P, D, span = case["expected"], case["S"], case["P"], case["D"], case["span"]
+    if got == expected or isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
+        return
+    start = f"conv_output_size returned {got}, expected {expected}: "
+    if got == case["no_plus_one"]:
+        compare.true(False, start + f"(W - span + 2P) / S = {case['numerator']} / {S} = {got} counts "
+                     "the steps between the first and the last window; the number of windows is one "
+                     "more: add + 1.")
+    if D > 1 and got == case["undilated"]:
+        compare.true(False, start + f"that is the size for an undilated kernel; with dilation {D} the "
+                     f"kernel spans D (F - 1) + 1 = {span} pixels: use the span in place of F.")
+    if P > 0 and got == case["pad_once"]:
+        compare.true(False, start + f"you added the padding once; P = {P} zeros go on EACH side, so "
+                     "the padded input is W + 2P pixels.")
+    if S > 1 and got == case["no_stride"]:
+        compare.true(False, start + f"that is the number of windows with stride 1; windows start "
+                     f"S = {S} pixels apart: divide W - span + 2P by S before adding 1.")
+
 
 @verdict("nb03.conv_output_size", forbid=["course_lib.geometry.conv_output_size"], timeout=20)
 def conv_output_size(case_data, student_conv_output_size):
@@ -78,10 +102,7 @@ def conv_output_size(case_data, student_conv_output_size):
                                            "so conv_output_size must raise ValueError.") from None
             continue
         got = student_conv_output_size(W, F, S, P, D)
-        if D > 1 and got == case["undilated"] and got != expected:
-            compare.true(False, f"conv_output_size returned {got}, the size for an undilated kernel; "
-                                f"with dilation {D} the kernel spans D (F - 1) + 1 = {span} pixels: "
-                                "use the span in place of F.")
+        _size_mistake(got, case)
         compare.true(isinstance(got, (int, np.integer)) and not isinstance(got, bool),
                      f"conv_output_size should return an int, got {got!r} "
                      f"({type(got).__name__}): use // once you know S divides the numerator.")
@@ -105,6 +126,12 @@ def _forward_hints(case):
         (mistakes["undilated"],
          f"the dilation D = {D} is ignored: the taps of a window are D pixels apart "
          "(slice step D)."),
+        (mistakes["first_channel"],
+         "your output uses channel 0 only: each output sums the window times the filter over ALL "
+         "C channels, x_pad[n, :, rows, cols] * w[f]."),
+        (mistakes["bias_per_channel"],
+         f"b[f] is added once per input channel (C = {case['x'].shape[1]} times): add it once per "
+         "output, outside any loop over channels."),
     ]
 
 
@@ -116,7 +143,7 @@ def conv_forward_naive(case_data, student_forward):
         compare.case("3x3 image 0..8, one 2x2 filter of ones, bias 1", x=hand["x"], stride=1, pad=0)
         out = _returns_pair(student_forward(hand["x"].copy(), hand["w"].copy(), hand["b"].copy(),
                                             dict(hand["conv_param"])), "conv_forward_naive")
-        compare.array("out", out, hand["out"])
+        _array_with_hints("out", out, hand["out"], _forward_hints(hand))
     for number, case in enumerate(case_data["cases"], 1):
         x, w, b, conv_param = case["x"], case["w"], case["b"], case["conv_param"]
         compare.case(number, x=x, w=w, conv_param=conv_param)
@@ -158,16 +185,20 @@ def conv_backward_naive(case_data, student_backward):
                      f"conv_backward_naive must return the tuple (dx, dw, db), got "
                      f"{type(got).__name__}")
         dx, dw, db = got
-        try:
-            compare.gradient("dx", dx, _linear_forward(case["jacobian"], b, dout.shape), x, dout)
-        except compare.WrongAnswer as failure:
-            hint = _padding_hint(dx, case)
-            if hint:
-                raise compare.WrongAnswer(f"{failure}\n  diagnosis: {hint}") from None
-            raise
-        compare.array("dx", dx, case["dx"])
-        compare.array("dw", dw, case["dw"], batch_size=x.shape[0])
-        compare.array("db", db, case["db"], batch_size=x.shape[0])
+        hint = _padding_hint(dx, case) if not _matches(dx, case["dx"]) else None
+        if hint:
+            _fail("dx", hint)
+        _array_with_hints("dx", dx, case["dx"], [
+            (case["dx_overwritten"], "where windows overlap, an input pixel collects the gradients "
+             "of every window that read it: dx_pad[...] += ..., not =."),
+            (case["dx_flipped"], "your dx uses the kernel flipped: in the loops each output spreads "
+             "dout[n, f, i, j] * w[f] over the window it read, w[f] as it is.")])
+        compare.gradient("dx", dx, _linear_forward(case["jacobian"], b, dout.shape), x, dout)
+        N = x.shape[0]
+        compare.array("dw", dw, case["dw"], batch_size=N,
+                      terms=case["dw_terms"] if N > 1 else None)
+        compare.array("db", db, case["db"], batch_size=N,
+                      terms=case["db_terms"] if N > 1 else None)
 
 
 # ---------------------------------------------------------------------------- max pooling
@@ -186,7 +217,13 @@ def max_pool_forward(case_data, student_forward):
                  (mistakes["square_width"], "the window height is taken from pool_width: windows "
                   "are pool_height x pool_width."),
                  (mistakes["unstrided"], "your windows start 1 pixel apart instead of "
-                  f"S = {pool_param['stride']}: output (i, j) reads rows i*S .. i*S + HH - 1.")]
+                  f"S = {pool_param['stride']}: output (i, j) reads rows i*S .. i*S + HH - 1."),
+                 (mistakes["window_too_small"], "your windows are one row and one column too small: "
+                  "the slice i*S : i*S + HH already includes HH rows (the end is excluded)."),
+                 (mistakes["mean"], "your output is the MEAN of each window (average pooling); max "
+                  "pooling keeps the largest value: .max()."),
+                 (mistakes["across_channels"], "your maximum is taken over all channels at once: "
+                  "pool every channel separately, x[n, c, rows, cols].max().")]
         _array_with_hints("out", got, case["out"], hints)
 
 
@@ -208,12 +245,48 @@ def max_pool_backward(case_data, student_backward):
                   "row and the column of the maximum are swapped. np.argmax gives a flat index; "
                   "np.unravel_index(index, window.shape) turns it into (row, column)."),
                  (mistakes["overwritten"], "where windows overlap, a pixel that is the maximum of "
-                  "several windows must collect all their gradients: use += instead of =.")]
+                  "several windows must collect all their gradients: use += instead of =."),
+                 (mistakes["spread"], "each dout reaches EVERY pixel of its window; only the maximum "
+                  "(np.argmax of the window) gets it, the other pixels get 0."),
+                 (mistakes["averaged"], "each dout is shared out evenly over its window, as in "
+                  "average pooling; in max pooling all of it goes to the window's maximum."),
+                 (mistakes["unshifted"], "the gradient lands at the maximum's position INSIDE its "
+                  "window, as if every window started at (0, 0): add the window's offset, row "
+                  "i*S + r, column j*S + s."),
+                 (mistakes["window_assigned"], "you assign a whole window of dx (mask * dout) with =: "
+                  "where windows overlap, this erases the gradients earlier windows put there; "
+                  "add (+=) instead.")]
         _array_with_hints("dx", got, case["dx"], hints)
         compare.gradient("dx", got, _gather(case["max_index"]), x, dout)
 
 
 # ---------------------------------------------------------------------------- receptive field
+
+_FIELD_MISTAKES = [
+    ("own_stride", "you multiplied each layer's extra taps by the strides of the layers up to and "
+                   "INCLUDING itself. A layer's own stride only spaces out the layers after it: use "
+                   "the product of the strides of the earlier layers."),
+    ("no_strides", "that is the field with every stride 1: each layer's extra taps are spaced by the "
+                   "product of the strides of the layers before it."),
+    ("no_dilation", "the dilations are ignored: a dilated layer spans dilation * (k - 1) + 1 "
+                    "pixels, so it adds dilation * (k - 1), not k - 1."),
+    ("from_zero", "that is one too few: start from 1 (a single output pixel sees 1 pixel) and add "
+                  "each layer's extra taps."),
+    ("kernel_sum", "you added whole kernel sizes; stacking a layer adds its span MINUS 1 (neighbouring "
+                   "windows overlap): r = 1 + sum of (span - 1) * jump."),
+    ("dilation_times_kernel", "a dilated kernel spans dilation * (k - 1) + 1 pixels, not "
+                              "dilation * k."),
+]
+
+
+def _field_mistake(got, case):
+    """Fail naming the wrong formula that gives `got`, if one does."""
+    wrong = {"own_stride": case["own_stride"], **case["wrong"]}
+    for key, explanation in _FIELD_MISTAKES:
+        if got == wrong[key]:
+            compare.true(False, f"receptive_field returned {got}, expected {case['field']}: "
+                                + explanation)
+
 
 @verdict("nb03.receptive_field", forbid=["course_lib.geometry.receptive_field"], timeout=20)
 def receptive_field(case_data, student_receptive_field):
@@ -224,11 +297,8 @@ def receptive_field(case_data, student_receptive_field):
         got = student_receptive_field(list(stack))
         compare.true(isinstance(got, (int, np.integer)) and not isinstance(got, bool),
                      f"receptive_field should return an int, got {got!r} ({type(got).__name__})")
-        if got != expected and got == case["own_stride"]:
-            compare.true(False, f"receptive_field returned {got}, expected {expected}: you multiplied "
-                                "each layer's extra taps by the strides of the layers up to and "
-                                "INCLUDING itself. A layer's own stride only spaces out the layers "
-                                "after it: use the product of the strides of the earlier layers.")
+        if got != expected:
+            _field_mistake(got, case)
         compare.scalar("receptive field", got, expected, rtol=0, atol=0)
 
 
@@ -247,6 +317,9 @@ def _adjoint_message(got, case, left, right):
     elif case["unstrided"] is not None and _matches(got, case["unstrided"]):
         lines.append(f"  diagnosis: the kernel copies are painted 1 pixel apart instead of "
                      f"S = {S}: input pixel (i, j) paints from row i*S, column j*S.")
+    elif case["undilated"] is not None and _matches(got, case["undilated"]):
+        lines.append(f"  diagnosis: the dilation D = {case['conv_param']['dilation']} is ignored: the "
+                     "taps of each painted copy are D pixels apart (slice step D).")
     return "\n".join(lines)
 
 
@@ -259,6 +332,10 @@ def conv_transpose_forward(case_data, student_forward):
         no_bias = np.zeros(w.shape[1])
         got = _returns_pair(student_forward(y.copy(), w.copy(), no_bias, dict(conv_param)),
                             "conv_transpose_forward")
+        if isinstance(got, np.ndarray) and got.shape == case["uncropped_shape"] != x_shape:
+            _fail("out", f"out has shape {got.shape}, expected {x_shape}: you returned the whole "
+                  f"padded canvas; cut P = {case['conv_param']['pad']} rows and columns off each "
+                  "side, as the padding of the convolution it transposes.")
         compare.true(isinstance(got, np.ndarray) and got.shape == x_shape,
                      f"out should have shape {x_shape} (the shape of the input of the convolution "
                      f"it transposes: H_out = (H - 1) S - 2P + D (HH - 1) + 1), got "
@@ -269,7 +346,9 @@ def conv_transpose_forward(case_data, student_forward):
                 compare.true(False, _adjoint_message(got, case, left, right))
         with_bias = _returns_pair(student_forward(y.copy(), w.copy(), b.copy(), dict(conv_param)),
                                   "conv_transpose_forward")
-        compare.array("out (with bias)", with_bias, case["out"])
+        _array_with_hints("out (with bias)", with_bias, case["out"], [
+            (got, "the bias is missing: add b[f] to every pixel of output channel f, once, after "
+                  "the painting.")])
 
 
 # ---------------------------------------------------------------------------- im2col
@@ -310,14 +389,22 @@ def im2col_conv(case_data, student_im2col, student_forward):
              "build the array as (C, HH, WW, N, H_out, W_out) (or transpose to that order) BEFORE "
              "the reshape, which never moves entries between axes."),
             (case["cols_transposed"], "cols is transposed: one ROW per filter tap (c, kh, kw), one "
-             "COLUMN per output position (n, i, j).")])
+             "COLUMN per output position (n, i, j)."),
+            (case["cols_channels_last"], "your rows are in (kh, kw, c) order; the channel comes "
+             "FIRST: row c * HH * WW + kh * WW + kw, the order of w.reshape(F, -1). Put the C axis "
+             "before the kernel axes before the reshape."),
+            (case["cols_unstrided"], f"your windows start 1 pixel apart instead of S = "
+             f"{conv_param['stride']}: take every S-th pixel (slice step S) from kh * D on.")])
         compare.case(number, x=x, w=w, conv_param=conv_param)
         got = _returns_pair(student_forward(x.copy(), w.copy(), b.copy(), dict(conv_param)),
                             "conv_forward_im2col")
         _array_with_hints("out", got, case["out"], [
             (case["out_filter_major"], "the product w_rows @ cols is ordered (F, N, H_out, W_out): "
              "reshape it to that shape and then transpose(1, 0, 2, 3); reshaping straight to "
-             "(N, F, ...) mixes samples and filters.")])
+             "(N, F, ...) mixes samples and filters."),
+            (case["out_no_bias"], "the bias is missing: add b[f] to row f of the product."),
+            (case["out_w_channels_last"], "your filter rows are in (kh, kw, c) order, cols' rows "
+             "in (c, kh, kw): reshape w (F, C, HH, WW) straight to (F, C * HH * WW), no transpose.")])
     speed = case_data["speed"]
     x, w, b, conv_param = speed["x"], speed["w"], speed["b"], speed["conv_param"]
     compare.case("speed", x=x, w=w, conv_param=conv_param)
