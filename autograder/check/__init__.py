@@ -1,8 +1,9 @@
 """The student's side of grading: what runs in a notebook's kernel and in its check workers.
 
 checker   `check(exercise_id, *objects)`: sends the objects to a fresh worker process
-worker    `python -I -m autograder.check.worker`: runs one exercise's checks on fresh modules
-registry  the `@exercise` decorator and the lookup of an exercise id
+worker    the `python -I` subprocess that runs one exercise's verdict on fresh modules
+registry  the `@verdict` decorator and the lookup of an exercise id
+casedata  the case data a verdict runs on: its codec, and where check() finds it
 compare   verdict helpers: arrays, gradients, named mistakes, the messages a student reads
 trust     which files count as installed code (pickled by reference, not by value)
 environment  `is_autograding()` for notebooks
