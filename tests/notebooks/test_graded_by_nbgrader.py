@@ -59,6 +59,12 @@ def test_reference_solution_earns_every_autograded_point(graded):
     assert {gid: scores["perfect"][gid] for gid in points} == points
 
 
+def test_a_perfect_submission_gets_no_notice(graded):
+    # a given cell the tamper scan disabled would be graded differently from the student's run
+    assignment, _, _, results, _ = graded
+    assert results[(assignment, "perfect")].notices == []
+
+
 def test_released_stub_earns_no_point(graded):
     _, source_nb, scores, _, _ = graded
     assert {gid: scores["blank"][gid] for gid in _autograded_points(source_nb)} == \
