@@ -14,6 +14,8 @@ from course_lib._arguments import require_array, require_ndim, require_positive_
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FASHION_MNIST_SUBSET_FILE = "fashion_mnist_subset.npz"
 DIGITS_FILE = "digits.npz"
+# loader -> the data/ files it reads (a release ships only those its notebook's loaders read)
+FILES_READ_BY = {"load_fashion_mnist": (FASHION_MNIST_SUBSET_FILE,), "load_digits": (DIGITS_FILE,)}
 
 # Where the Debian package dataset-fashion-mnist installs the four original IDX files.
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")

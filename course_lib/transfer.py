@@ -25,6 +25,8 @@ SOURCE_CLASSES = (0, 1, 2, 5, 7)
 TARGET_CLASSES = (3, 4, 6, 8, 9)
 PRETRAINED_WEIGHTS_FILE = "convnet_fashion_source.npz"
 PRETRAINED_INFO_FILE = "convnet_fashion_source.json"
+# loader -> the data/ files it reads (see datasets.FILES_READ_BY)
+FILES_READ_BY = {"load_pretrained_convnet": (PRETRAINED_WEIGHTS_FILE,), "pretrained_info": (PRETRAINED_INFO_FILE,)}
 SOURCE_ARCHITECTURE = {"input_shape": (1, 28, 28), "num_filters": (8, 16), "filter_size": 3}
 
 

@@ -10,7 +10,8 @@
     autograder/   the student side only: check/ (check(), worker, compare, registry) and this
                   assignment's exercise package without its cases: verdicts.py plus the
                   visible cases as data (visible_cases.json). No hidden-case code, no seed.
-    data/         the shipped data files (Fashion-MNIST subset, digits, pretrained weights).
+    data/         the shipped data files the assignment's notebooks and verdicts read
+                  (Fashion-MNIST subset, digits, pretrained weights: see data_files).
 
 Which names are answers comes from the exercises themselves: `answered_by` of the `@cases` of
 every exercise the assignment's notebooks call check() on (autograder.exercises.casebook).
@@ -30,12 +31,12 @@ import nbformat
 import autograder
 import course_lib
 from autograder.check.casedata import VISIBLE_CASES_FILE
-from autograder.exercises import casebook, package_name
+from autograder.exercises import casebook, package_dir, package_name
 from autograder.grading import course
 from autograder.grading.cells import is_test
+from course_lib import datasets, transfer
 from course_lib.datasets import DATA_DIR
 
-DATA_SUFFIXES = (".npz", ".json")
 HIDDEN_CASES_FILE = "hidden_cases.json"
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)["']""")
 _STUDENT_SIDE_OF_AUTOGRADER = ("__init__.py", "check")
@@ -211,12 +212,22 @@ def _write_autograder(destination, exercise_ids_of_assignment):
             casebook.case_file_text(ids, hidden=False))
 
 
-def _write_data(destination):
+def data_files(settings, assignment):
+    """The data/ files the assignment's notebooks and verdicts read: those of every course_lib
+    loader (datasets.FILES_READ_BY, transfer.FILES_READ_BY) their code names."""
+    prefixes = dict.fromkeys(eid.split(".", 1)[0] for eid in assignment_exercises(settings, assignment))
+    code = "\n".join([*(p.read_text() for p in course.source_notebooks(settings, assignment)),
+                      *((package_dir(prefix) / "verdicts.py").read_text() for prefix in prefixes)])
+    loaders = {**datasets.FILES_READ_BY, **transfer.FILES_READ_BY}
+    return sorted({name for loader, names in loaders.items() if re.search(rf"\b{loader}\b", code)
+                   for name in names})
+
+
+def _write_data(settings, assignment, destination):
     target = destination / "data"
     target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(DATA_DIR.iterdir()):
-        if path.suffix in DATA_SUFFIXES:
-            shutil.copyfile(path, target / path.name)
+    for name in data_files(settings, assignment):
+        shutil.copyfile(DATA_DIR / name, target / name)
 
 
 def build(settings, assignment, destination):
@@ -227,7 +238,7 @@ def build(settings, assignment, destination):
         shutil.rmtree(destination / folder, ignore_errors=True)
     _write_course_lib(destination, answers_left_out(settings, assignment))
     _write_autograder(destination, assignment_exercises(settings, assignment))
-    _write_data(destination)
+    _write_data(settings, assignment, destination)
     return destination
 
 

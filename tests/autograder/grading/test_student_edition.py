@@ -318,3 +318,13 @@ def test_an_inherited_method_is_refused_rather_than_stubbed_for_every_subclass()
         _by_module({"course_lib.nn.TwoLayerNet.loss": "nb02.two_layer_net_loss"})
     assert _by_module({"course_lib.layers.relu_forward": "nb02.x"}) == {
         "course_lib.layers.activations": {"relu_forward": "nb02.x"}}
+
+
+@pytest.mark.slow
+def test_a_release_ships_only_the_data_its_notebook_and_checks_read(released):
+    shipped = {a: sorted(p.name for p in (released.release_dir(a) / "data").iterdir())
+               for a in course.assignments(released)}
+    assert shipped["01_flat_backprop"] == []
+    assert shipped["02_jacobians"] == shipped["03_conv_pool"] == ["fashion_mnist_subset.npz"]
+    assert shipped["04_transfer_learning"] == ["convnet_fashion_source.json", "convnet_fashion_source.npz",
+                                              "digits.npz", "fashion_mnist_subset.npz"]
