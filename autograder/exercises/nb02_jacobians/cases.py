@@ -10,6 +10,7 @@ answer equals one of them.
 import numpy as np
 
 from autograder.exercises.casebook import cases
+from autograder.exercises.nb02_jacobians.verdicts import softmax_of_vector, vector_function
 from course_lib import layers, optim
 
 # The notebook carves its validation set with exactly these numbers.
@@ -28,27 +29,6 @@ MAX_HIDDEN_DIM = 128
 
 
 # ---------------------------------------------------------------------------- Jacobian
-
-def _softmax(v):
-    e = np.exp(v - v.max())
-    return e / e.sum()
-
-
-def _vector_function(spec):
-    """The function a {"kind": ...} description stands for (verdicts.py has the same table)."""
-    kind = spec["kind"]
-    if kind == "linear":
-        return lambda v: spec["W"] @ v
-    if kind == "tanh_linear":
-        return lambda v: np.tanh(spec["W"] @ v)
-    if kind == "square":
-        return lambda v: v**2
-    if kind == "mixed":
-        return lambda v: np.array([v[0] * v[1], np.sin(v[2]), v.sum(), np.exp(v[1])])
-    if kind == "softmax":
-        return _softmax
-    raise ValueError(f"unknown vector function {kind!r}")
-
 
 def _one_sided_jacobian(f, x, h):
     y0 = np.asarray(f(x.copy()), dtype=np.float64)
@@ -91,7 +71,7 @@ def _jacobian_inputs(rng, hidden):
                    (1 - t**2)[:, None] * W, 1e-6))
     N = int(rng.integers(3, 7))
     x = rng.standard_normal(N)
-    p = _softmax(x)
+    p = softmax_of_vector(x)
     inputs.append((f"y = softmax(x), N = {N}", {"kind": "softmax"}, x, np.diag(p) - np.outer(p, p),
                    1e-6))
     return inputs
@@ -110,8 +90,8 @@ def numerical_jacobian(rng, hidden):
     """x, f (as data), the closed-form J, and the Jacobians the usual mistakes give: one-sided
     differences, and every entry of x nudged at once."""
     return [{"description": description, "f": spec, "x": x, "J": J, "rtol": rtol,
-             "one_sided_J": _one_sided_jacobian(_vector_function(spec), x, 1e-5),
-             "all_at_once_J": _all_at_once_jacobian(_vector_function(spec), x, 1e-5)}
+             "one_sided_J": _one_sided_jacobian(vector_function(spec), x, 1e-5),
+             "all_at_once_J": _all_at_once_jacobian(vector_function(spec), x, 1e-5)}
             for description, spec, x, J, rtol in _jacobian_inputs(rng, hidden)]
 
 

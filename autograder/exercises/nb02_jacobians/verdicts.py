@@ -43,13 +43,14 @@ def _name_mistake(got, expected, mistakes, rtol=1e-6, atol=1e-9, match=None):
 
 # ---------------------------------------------------------------------------- Jacobian
 
-def _softmax_of_vector(v):
+def softmax_of_vector(v):
     exponentials = np.exp(v - v.max())
     return exponentials / exponentials.sum()
 
 
-def _vector_function(spec):
-    """The function y = f(x) a case describes as {"kind": ..., (its matrix "W")}."""
+def vector_function(spec):
+    """The function y = f(x) a case describes as {"kind": ..., (its matrix "W")}; cases.py
+    builds its diagnosis arrays with it too."""
     kind = spec["kind"]
     if kind == "linear":
         W = spec["W"]
@@ -62,7 +63,7 @@ def _vector_function(spec):
     if kind == "mixed":
         return lambda v: np.array([v[0] * v[1], np.sin(v[2]), v.sum(), np.exp(v[1])])
     if kind == "softmax":
-        return _softmax_of_vector
+        return softmax_of_vector
     raise ValueError(f"unknown vector function {kind!r}: the case data does not match this "
                      "version of the grader; tell your instructor.")
 
@@ -72,7 +73,7 @@ def numerical_jacobian(case_data, student_numerical_jacobian):
     """Centered-difference Jacobian in numerator layout, x left unchanged."""
     for number, case in enumerate(case_data, 1):
         x, expected, rtol = case["x"], case["J"], case["rtol"]
-        f = _vector_function(case["f"])
+        f = vector_function(case["f"])
         compare.case(number, f=case["description"], x=x)
         given = x.copy()
         got = student_numerical_jacobian(f, given)
