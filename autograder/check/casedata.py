@@ -37,13 +37,37 @@ class CasesUnavailable(LookupError):
 
 # ---------------------------------------------------------------------------- codec
 
+def is_data_array(array):
+    """True for a numpy array of bool, integer or float dtype (the only arrays data may hold)."""
+    return array.dtype.kind in _ARRAY_KINDS and array.dtype.fields is None
+
+
+def encode_array(array):
+    """{"__array__": dtype, "shape": [...], "data": base64 of the bytes} of a data array."""
+    array = np.ascontiguousarray(array)
+    return {"__array__": array.dtype.str, "shape": list(array.shape),
+            "data": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def decode_array(value):
+    """The array `encode_array` described; ValueError when the description is not one."""
+    dtype = np.dtype(value["__array__"])
+    if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"an array of dtype {dtype}")
+    shape = value["shape"]
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        raise ValueError(f"an array of shape {str(shape)[:100]}")
+    raw = base64.b64decode(value["data"], validate=True)
+    if len(raw) != dtype.itemsize * int(np.prod(shape, dtype=object)):
+        raise ValueError(f"an array of shape {tuple(shape)} described by {len(raw)} bytes")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
 def _encode(value):
     if isinstance(value, np.ndarray):
-        if value.dtype.kind not in _ARRAY_KINDS:
+        if not is_data_array(value):
             raise TypeError(f"case data arrays must be bool, int or float, got dtype {value.dtype}")
-        array = np.ascontiguousarray(value)
-        return {"__array__": array.dtype.str, "shape": list(array.shape),
-                "data": base64.b64encode(array.tobytes()).decode("ascii")}
+        return encode_array(value)
     if isinstance(value, np.generic):
         return _encode(value.item())
     if isinstance(value, tuple):
@@ -65,11 +89,7 @@ def _decode(value):
         return [_decode(v) for v in value]
     if isinstance(value, dict):
         if "__array__" in value:
-            dtype = np.dtype(value["__array__"])
-            if dtype.kind not in _ARRAY_KINDS:
-                raise ValueError(f"case data holds an array of dtype {dtype}")
-            raw = base64.b64decode(value["data"], validate=True)
-            return np.frombuffer(raw, dtype=dtype).reshape(value["shape"]).copy()
+            return decode_array(value)
         if "__tuple__" in value:
             return tuple(_decode(v) for v in value["__tuple__"])
         return {k: _decode(v) for k, v in value.items()}

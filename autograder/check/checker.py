@@ -1,4 +1,4 @@
-"""`check(exercise_id, *student_objects, hidden=False)`: grade objects in a fresh subprocess.
+"""`check(exercise_id, *student_objects, hidden=False)`: ask the judge for a verdict.
 
 What notebook test cells write:
 
@@ -10,21 +10,24 @@ What notebook test cells write:
 
 On success prints "✓ nb02.affine_backward: 4 cases passed"; on failure raises
 CheckFailed (an AssertionError) with the explanation built by `autograder.check.compare`.
+That is all the kernel does with the verdict: while grading, scores come from the judge's
+own record (autograder.grading.judge_service), never from what the kernel printed or raised.
 
 Details of the contract:
 - The student's objects are pickled with cloudpickle. Objects from `__main__` (the
-  notebook) and from any module the worker could not import itself (files next to the
+  notebook) and from any module the runner could not import itself (files next to the
   notebook, test modules: anything outside site-packages, the standard library,
-  course_lib and autograder) are pickled by value.
-- The worker is `sys.executable -I` with only the folder holding this `autograder`
-  package put back on sys.path (see worker.py): a numpy.py next to the notebook cannot
-  shadow numpy. The worker keeps the kernel's cwd, so relative data paths still work.
-  BLAS is pinned to one thread (same sums, same verdict, faster start).
-- Case data (inputs and expected values) comes from `casedata.case_data`: computed by the
-  instructor's side, never by code next to the student's; the worker gets it with the
-  objects.
+  course_lib and autograder) are pickled by value. Only the runner unpickles them.
+- Where the verdict is decided (judge.py):
+  - while an instructor grades ($AUTOGRADER_JUDGE names a socket): by the grader, outside
+    the submission's sandbox; the kernel sends the exercise id and the pickled objects;
+  - in a student's Jupyter: by a fresh `python -I` judge process, which computes nothing
+    from the kernel's state; this kernel hands it the case data (casedata.case_data).
+  Either way the student's objects run in a runner process of their own (runner.py), with
+  only the folder holding this `autograder` package on sys.path: a numpy.py next to the
+  notebook cannot shadow numpy. BLAS is pinned to one thread (same sums, same verdict).
 - Timeout: the exercise's `timeout` (default 60 s); `timeout=` overrides it (for tests
-  and tools, not for notebooks). The whole process group is killed on timeout.
+  and tools, not for notebooks). The runner's whole process group is killed on timeout.
 - Failure messages from an exception in the student's code name the function and line;
   the kernel adds the line's source (cloudpickle drops file names, the kernel still has
   the cell in its line cache). A crash or exit reports the exit code/signal and the tail
@@ -38,24 +41,25 @@ import linecache
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import sys
-import threading
+import time
 import types
 from dataclasses import dataclass
 
 import cloudpickle
 
+from autograder.check import casedata, wire
 from autograder.check.casedata import CasesUnavailable, case_data
+from autograder.check.judge import JUDGE_BOOTSTRAP, SUPPORT_ROOT
 from autograder.check.registry import lookup
 from autograder.check.trust import is_installed_file
 from course_lib.threads import single_thread_environment
 
-_STDERR_TAIL_BYTES = 1500
-# The worker imports only the support code this kernel imported (-I drops everything else).
-_SUPPORT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_WORKER_BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                     "from autograder.check.worker import main; main()")
+# names the grader's judge socket while an instructor grades (autograder.grading.judge_service)
+JUDGE_SOCKET_ENV = "AUTOGRADER_JUDGE"
+_JUDGE_GRACE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,7 @@ def check(exercise_id, *student_objects, hidden=False, timeout=None):
 
 
 def run(exercise_id, *student_objects, hidden=False, timeout=None):
-    """Grade in a subprocess and return a CheckResult (never raises for student errors)."""
+    """Ask the judge for a verdict and return it as a CheckResult (never raises for student errors)."""
     spec = lookup(exercise_id)
     expected = spec.student_parameters
     if len(student_objects) != len(expected):
@@ -100,25 +104,19 @@ def run(exercise_id, *student_objects, hidden=False, timeout=None):
         return CheckResult(exercise_id, bool(hidden), passed, message, cases)
 
     try:
-        cases = case_data(exercise_id, bool(hidden))
-    except CasesUnavailable as missing:
-        return verdict(False, str(missing))
-    try:
         payload = _dumps(student_objects)
     except Exception as error:
         return verdict(False, _pickling_message(student_objects, expected, error))
-    request = pickle.dumps({"exercise_id": exercise_id, "hidden": bool(hidden),
-                            "cases": cases, "objects": payload})
-    limit = spec.timeout if timeout is None else float(timeout)
-    status, stdout, stderr_tail = _run_worker(request, limit)
-    if status == "timeout":
-        return verdict(False, f"your code did not finish within {limit:g} seconds and was "
-                              "stopped: look for an infinite loop (a `while` whose condition "
-                              "never changes) or a very slow loop over every element.")
-    try:
-        result = json.loads(stdout.decode("utf-8").strip().splitlines()[-1])
-    except (UnicodeDecodeError, IndexError, ValueError):
-        return verdict(False, _crash_message(status, stderr_tail))
+    grader = os.environ.get(JUDGE_SOCKET_ENV)
+    if grader:
+        result = _ask_grader(grader, exercise_id, bool(hidden), payload)
+    else:
+        try:
+            cases = case_data(exercise_id, bool(hidden))
+        except CasesUnavailable as missing:
+            return verdict(False, str(missing))
+        limit = spec.timeout if timeout is None else float(timeout)
+        result = _ask_local_judge(exercise_id, bool(hidden), cases, payload, limit)
     message = result["message"] + _source_line(result.get("where"), student_objects)
     return verdict(bool(result["passed"]), message, int(result["cases"]))
 
@@ -158,67 +156,58 @@ def _pickling_message(objects, names, error):
             "open files, generators and locks cannot be sent.")
 
 
-# ---------------------------------------------------------------------------- subprocess
+# ---------------------------------------------------------------------------- the judge
 
-def _worker_environment():
+def _ask_grader(socket_path, exercise_id, hidden, payload):
+    """While grading: the grader's judge, through the socket bound into the sandbox. It reads
+    the request and answers; it records the verdict for the score on its own side."""
+    header = json.dumps({"exercise_id": exercise_id, "hidden": hidden}).encode("utf-8")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as channel:
+        channel.connect(socket_path)
+        wire.write_frame(channel.fileno(), header)
+        wire.write_frame(channel.fileno(), payload)
+        answer = wire.read_frame(channel.fileno())
+    if answer is None:
+        return {"passed": False, "message": "the grader's judge did not answer; tell your "
+                "instructor.", "cases": 0, "where": None}
+    return json.loads(answer.decode("utf-8"))
+
+
+def _judge_environment():
     return {**single_thread_environment(), "MPLBACKEND": "Agg"}
 
 
-def _run_worker(request, timeout):
-    """Run the worker; returns (status, stdout bytes, stderr tail) where status is
-    "timeout" or the exit code. Only the tail of stderr (the student's prints) is kept,
-    so a student printing in a loop fills neither memory nor disk."""
-    command = [sys.executable, "-I", "-c", _WORKER_BOOTSTRAP, _SUPPORT_ROOT]
-    stderr_read, stderr_write = os.pipe()
+def _ask_local_judge(exercise_id, hidden, cases, payload, limit):
+    """In the student's Jupyter: a fresh judge process, which starts the runner itself."""
+    header = casedata.dumps({"exercise_id": exercise_id, "hidden": hidden, "cases": cases,
+                             "timeout": limit}).encode("utf-8")
+    judge = subprocess.Popen([sys.executable, "-I", "-c", JUDGE_BOOTSTRAP, SUPPORT_ROOT],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             env=_judge_environment(), start_new_session=True)
     try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=stderr_write, env=_worker_environment(),
-                                   start_new_session=True)
-    finally:
-        os.close(stderr_write)
-    tail = bytearray()
-    reader = threading.Thread(target=_keep_tail, args=(stderr_read, tail), daemon=True)
-    reader.start()
-    try:
-        stdout, _ = process.communicate(request, timeout=timeout)
-        status = process.returncode
-    except subprocess.TimeoutExpired:
-        stdout, status = b"", "timeout"
-    finally:
-        if process.poll() is None:  # timeout, or the student interrupted the kernel
-            _kill_group(process)
-            process.communicate()
-        reader.join(timeout=5)
-    return status, stdout, tail.decode("utf-8", errors="replace")
-
-
-def _keep_tail(fd, tail):
-    """Read fd to its end (then close it), keeping only the last bytes in `tail`."""
-    with os.fdopen(fd, "rb", buffering=0) as stream:
-        for chunk in iter(lambda: stream.read(65536), b""):
-            tail += chunk
-            del tail[:-_STDERR_TAIL_BYTES]
-
-
-def _kill_group(process):
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _crash_message(status, stderr_tail):
-    if isinstance(status, int) and status < 0:
-        how = f"was killed by signal {signal.Signals(-status).name}"
-        if status == -signal.SIGKILL:
-            how += " (often: out of memory)"
+        wire.write_frame(judge.stdin.fileno(), header)
+        wire.write_frame(judge.stdin.fileno(), payload)
+        judge.stdin.close()
+        # the judge stops the runner at `limit`; this only guards against a judge that hangs
+        answer = wire.read_frame(judge.stdout.fileno(), deadline=time.monotonic() + limit + _JUDGE_GRACE_S)
+    except (wire.WireError, OSError) as error:
+        answer, problem = None, error
     else:
-        how = f"exited with code {status} before reporting a result"
-    lines = [f"the grader process {how}. Did your code call os._exit(), exit the "
-             "interpreter, or crash Python?"]
-    if stderr_tail.strip():
-        lines.append("last output:\n" + stderr_tail.strip()[-_STDERR_TAIL_BYTES:])
-    return "\n  ".join(lines)
+        problem = f"exit status {judge.wait()}" if answer is None else None
+    finally:
+        if judge.poll() is None:  # a timeout, or the student interrupted the kernel
+            judge.terminate()  # the judge ends its runner on the way out
+            try:
+                judge.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(judge.pid, signal.SIGKILL)
+                judge.wait()
+        judge.stdout.close()
+    if answer is None:
+        return {"passed": False, "cases": 0, "where": None,
+                "message": f"grader error, not your fault: the judge process failed ({problem}); "
+                           "run the cell again, and tell your instructor if it keeps failing."}
+    return casedata.loads(answer.decode("utf-8"))
 
 
 def _source_line(where, objects):
