@@ -66,9 +66,11 @@ def raise_remote(raised):
     if kind in ("SystemExit", "KeyboardInterrupt"):
         error = getattr(builtins, kind)(message)
     else:
+        args = raised.get("args")
+        args = args if isinstance(args, tuple) else (message,)
         try:
-            error = _exception_class(kind, raised["builtin"])(message)
-        except TypeError:  # a base whose constructor wants more than a message
+            error = _exception_class(kind, raised["builtin"])(*args)
+        except TypeError:  # a base whose constructor wants other arguments
             error = _exception_class(kind, "Exception")(message)
     error.remote_type = kind
     error.where, error.by_student, error.exit_code = raised["where"], raised["by_student"], raised["exit_code"]

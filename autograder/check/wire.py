@@ -5,7 +5,7 @@ JSON of this codec, which decodes to these types and nothing else, so decoding c
 run code (unlike pickle):
 
     None, bool, int, float (nan/inf too), str, list, tuple, dict,
-    numpy arrays of bool, integer or float dtype, numpy scalars of those dtypes,
+    numpy arrays of bool, integer or float dtype, numpy scalars of those dtypes, NotImplemented,
     handles: {"__handle__": n, "type": "Value"} (an object that stays in the runner)
 
 Tuples are {"__tuple__": [...]}, dicts with keys other than str {"__items__": [[k, v], ...]},
@@ -30,7 +30,7 @@ from autograder.check.casedata import decode_array, encode_array, is_data_array
 MAX_DEPTH = 64
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _LENGTH = struct.Struct(">Q")
-_MARKERS = ("__handle__", "__tuple__", "__items__", "__array__", "__scalar__")
+_MARKERS = ("__handle__", "__tuple__", "__items__", "__array__", "__scalar__", "__singleton__")
 
 
 class WireError(Exception):
@@ -49,6 +49,8 @@ def _encode(value, handle_for, depth):
     kind = type(value)
     if value is None or kind in (bool, int, float, str):
         return value
+    if value is NotImplemented:  # what an unanswered "result = NotImplemented" cell holds
+        return {"__singleton__": "NotImplemented"}
     if kind is np.ndarray and is_data_array(value):
         return encode_array(value)
     if isinstance(value, np.generic) and is_data_array(np.asarray(value)):
@@ -65,38 +67,21 @@ def _encode(value, handle_for, depth):
     return handle_for(value)
 
 
+def encode_value(value, handle_for):
+    """The JSON-ready form of `value`; whatever is not plain data goes through handle_for(obj)."""
+    return _encode(value, handle_for, 0)
+
+
 def encode(value, handle_for):
     """JSON text of `value`; whatever is not plain data goes through handle_for(obj)."""
-    return json.dumps(_encode(value, handle_for, 0))
+    return json.dumps(encode_value(value, handle_for))
 
 
-def _depth_ok(text):
-    """Refuse deep nesting before json.loads recurses into it (a cheap bracket count)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > 2 * MAX_DEPTH + 4:  # each level of this codec is at most 2 JSON levels
-                return False
-        elif char in "]}":
-            depth -= 1
-    return True
-
-
-def _decode(value, proxy_for):
+def _decode(value, proxy_for, depth=0):
+    if depth > MAX_DEPTH:
+        raise WireError(f"data nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
-        return [_decode(v, proxy_for) for v in value]
+        return [_decode(v, proxy_for, depth + 1) for v in value]
     if not isinstance(value, dict):
         return value
     if "__handle__" in value:
@@ -104,17 +89,20 @@ def _decode(value, proxy_for):
             raise WireError("malformed handle")
         return proxy_for(value)
     if "__tuple__" in value:
-        return tuple(_decode(v, proxy_for) for v in value["__tuple__"])
+        return tuple(_decode(v, proxy_for, depth + 1) for v in value["__tuple__"])
     if "__items__" in value:
-        return {_hashable(_decode(k, proxy_for)): _decode(v, proxy_for) for k, v in value["__items__"]}
+        return {_hashable(_decode(k, proxy_for, depth + 1)): _decode(v, proxy_for, depth + 1)
+                for k, v in value["__items__"]}
     if "__array__" in value:
         return decode_array(value)
+    if value.get("__singleton__") == "NotImplemented":
+        return NotImplemented
     if "__scalar__" in value:
         dtype = np.dtype(value["__scalar__"])
         if not is_data_array(np.empty(0, dtype)):
             raise WireError(f"a scalar of dtype {dtype}")
         return dtype.type(value["value"])
-    return {k: _decode(v, proxy_for) for k, v in value.items()}
+    return {k: _decode(v, proxy_for, depth + 1) for k, v in value.items()}
 
 
 def _hashable(key):
@@ -125,9 +113,7 @@ def _hashable(key):
 
 def decode(text, proxy_for):
     """The value `encode` wrote; raises WireError for anything else."""
-    if not _depth_ok(text):
-        raise WireError(f"data nested deeper than {MAX_DEPTH} levels")
-    try:
+    try:  # json's own recursion guard ends deeper nesting with RecursionError
         return _decode(json.loads(text), proxy_for)
     except WireError:
         raise

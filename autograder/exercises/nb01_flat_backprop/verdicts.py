@@ -11,6 +11,7 @@ import numpy as np
 
 from autograder.check import compare
 from autograder.check.registry import verdict
+from autograder.check.remote import in_runner
 from course_lib.autograd import sigmoid
 from course_lib.gates import AddGate, Gate, Graph
 
@@ -23,8 +24,10 @@ def _near(got, target):
 
 # ---------------------------------------------------------------------------- numerical gradient
 
+@in_runner
 def function(spec):
-    """The scalar function of an array that a {"kind": ...} description stands for."""
+    """The scalar function of an array that a {"kind": ...} description stands for (made in the
+    runner, where the student's numerical_gradient calls it)."""
     kind = spec["kind"]
     if kind == "sum_cubes":
         return lambda v: float(np.sum(v**3))
@@ -321,16 +324,22 @@ def neuron_graph(gate_for):
     ], output="f")
 
 
-def _graph_check(student_gates, graph_case):
-    """The sigmoid neuron run by course_lib's Graph with the student's gates, vs the reference."""
-    values = graph_case["values"]
-
+@in_runner
+def _neuron_with(student_gates, local):
+    """The sigmoid neuron with the student's gates, and _KnownGates (with these local
+    Jacobians) for the others; made in the runner, where it runs the student's gates."""
     def gate_for(node, kind):
         if kind in student_gates:
             return student_gates[kind]()
-        return _KnownGate(kind, graph_case["local"][node])
+        return _KnownGate(kind, local[node])
 
-    student = neuron_graph(gate_for)
+    return neuron_graph(gate_for)
+
+
+def _graph_check(student_gates, graph_case):
+    """The sigmoid neuron run by course_lib's Graph with the student's gates, vs the reference."""
+    values = graph_case["values"]
+    student = _neuron_with(student_gates, graph_case["local"])
     compare.case("sigmoid neuron run by course_lib.gates.Graph with your gates", **values)
     compare.scalar("graph output", student.forward(values), graph_case["output"])
     got = student.backward()
@@ -513,8 +522,10 @@ def _pass_back(node, pushes):
     return _backward
 
 
+@in_runner
 def build_graph(graph):
-    """The nodes of a case's graph, in the case data's order (a topological order, root last)."""
+    """The nodes of a case's graph, in the case data's order (a topological order, root last);
+    made in the runner, where the student's code walks them."""
     nodes = []
     for spec in graph["nodes"]:
         node = _Node(spec["data"], [nodes[k] for k in spec["inputs"]], spec["op"], spec["label"])
@@ -576,15 +587,44 @@ def topological_order(case_data, student_topological_order):
     return number
 
 
+class _Trace:
+    """(node index, node.grad) at each call of a traced node's _backward, in call order."""
+
+    def __init__(self):
+        self.calls = []
+
+
+@in_runner
 def _traced(nodes):
-    """Wrap every node's _backward to record (node index, node.grad) at each call; the record."""
-    calls = []
+    """Wrap every node's _backward to record its calls; returns the _Trace that records them."""
+    trace = _Trace()
     for index, node in enumerate(nodes):
         def run(index=index, node=node, inner=node._backward):
-            calls.append((index, node.grad))
+            trace.calls.append((index, node.grad))
             inner()
         node._backward = run
-    return calls
+    return trace
+
+
+class _KnownOrder:
+    """A stand-in for the student's topological_order: the case's nodes up to root, in the
+    case data's (topological) order. `nodes` is set for each case."""
+
+    def __init__(self):
+        self.nodes = []
+
+    def __call__(self, root):
+        return self.nodes[:self.nodes.index(root) + 1] if root in self.nodes else [root]
+
+
+@in_runner
+def _with_known_order(student_backpropagate):
+    """Put a _KnownOrder where the student's backpropagate looks up topological_order; returns it."""
+    known = _KnownOrder()
+    student_globals = getattr(student_backpropagate, "__globals__", None)
+    if isinstance(student_globals, dict) and "topological_order" in student_globals:
+        student_globals["topological_order"] = known
+    return known
 
 
 def _explain_backward_order(nodes, expected, calls):
@@ -645,21 +685,12 @@ def backpropagate(case_data, student_backpropagate):
     Every node's _backward is traced, so that a wrong order, a node run twice or never, or a
     missing root.grad = 1 is named.
     """
-    current = {"nodes": []}
-
-    def known_topological_order(root):
-        """The case's nodes up to root, in the case data's (topological) order."""
-        nodes = current["nodes"]
-        return nodes[:nodes.index(root) + 1] if root in nodes else [root]
-
-    student_globals = getattr(student_backpropagate, "__globals__", None)
-    if isinstance(student_globals, dict) and "topological_order" in student_globals:
-        student_globals["topological_order"] = known_topological_order
+    known_order = _with_known_order(student_backpropagate)
     for number, graph in enumerate(case_data, 1):
         nodes = build_graph(graph)
-        current["nodes"] = nodes
+        known_order.nodes = nodes
         root = nodes[-1]
-        calls = _traced(nodes)
+        trace = _traced(nodes)
         compare.case(f"case {number}: {graph['description']}")
         student_backpropagate(root)
         if _near(root.grad, 0.0):
@@ -669,7 +700,7 @@ def backpropagate(case_data, student_backpropagate):
         got = np.array([node.grad for node in nodes])
         expected = np.array(graph["grads"])
         if not np.allclose(got, expected, rtol=1e-9, atol=1e-12):
-            _explain_backward_order(nodes, expected, calls)
+            _explain_backward_order(nodes, expected, trace.calls)
         worst = int(np.argmax(np.abs(got - expected))) if len(got) else 0
         compare.true(np.allclose(got, expected, rtol=1e-9, atol=1e-12),
                      f"node {_describe(nodes[worst])} has grad {got[worst]:.6g}, expected "

@@ -7,6 +7,7 @@ import numpy as np
 
 from autograder.check import compare
 from autograder.check.registry import verdict
+from autograder.check.remote import in_runner
 from course_lib.datasets import load_fashion_mnist, train_val_split
 
 
@@ -48,9 +49,10 @@ def softmax_of_vector(v):
     return exponentials / exponentials.sum()
 
 
+@in_runner
 def vector_function(spec):
-    """The function y = f(x) a case describes as {"kind": ..., (its matrix "W")}; cases.py
-    builds its diagnosis arrays with it too."""
+    """The function y = f(x) a case describes as {"kind": ..., (its matrix "W")}; made in the
+    runner, where the student's code calls it. cases.py builds its diagnosis arrays with it too."""
     kind = spec["kind"]
     if kind == "linear":
         W = spec["W"]

@@ -142,11 +142,13 @@ def test_monkeypatched_numpy_in_the_kernel_does_not_change_the_verdict(monkeypat
     assert "dfdx is wrong" in check_fails("selftest.square_derivative", derivative_without_the_two)
 
 
-def test_monkeypatching_numpy_inside_the_worker_fails_the_run():
-    def cheating(x):
+def test_monkeypatching_numpy_where_the_code_runs_does_not_reach_the_judge():
+    def cheating(x):  # wrong, and makes every comparison in its own process say "equal"
         np.allclose = lambda *args, **kwargs: True
-        return 2 * x
-    assert "replaced parts of numpy" in check_fails("selftest.square_derivative", cheating)
+        np.testing.assert_allclose = lambda *args, **kwargs: None
+        np.abs = lambda x: 0 * x
+        return 3 * x
+    assert "is wrong" in check_fails("selftest.square_derivative", cheating)
 
 
 def test_numpy_py_in_the_working_directory_does_not_shadow_numpy(tmp_path, monkeypatch):
@@ -184,7 +186,7 @@ def test_sys_exit_and_os_exit_give_clean_failures():
         os._exit(3)
     assert "your code called sys.exit(0)" in check_fails("selftest.square_derivative", exits)
     message = check_fails("selftest.square_derivative", hard_exits)
-    assert "exited with code 3 before reporting a result" in message
+    assert "exited with code 3 before answering" in message
     assert "last output:" in message and message.endswith("last words")
 
 
@@ -265,7 +267,7 @@ def test_registry_refuses_malformed_exercises():
 
 def test_several_forbidden_names_keep_their_own_originals():
     import course_lib.layers as layers
-    from autograder.check.worker import ForbiddenFunctions
+    from autograder.check.runner import ForbiddenFunctions
 
     names = ["course_lib.layers.relu_forward", "course_lib.layers.sigmoid_forward"]
     originals = {"relu_forward": layers.relu_forward, "sigmoid_forward": layers.sigmoid_forward}
