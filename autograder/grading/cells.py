@@ -19,6 +19,8 @@ Markers inside cells:
 - `### BEGIN TYPICAL BUG` / `### END TYPICAL BUG`: inside a solution region, the usual
   mistake as comments (the course's own convention, see `samples`).
 """
+import ast
+
 from nbgrader.utils import is_grade, is_locked, is_solution
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -63,6 +65,27 @@ def uses(cell):
     the cell's metadata {"autograder": {"uses": [...]}} (nb02's training runs the student's
     loss and optimizer): a mistake there may cost this test's points too."""
     return list(cell.get("metadata", {}).get("autograder", {}).get("uses", []))
+
+
+def checks(cell):
+    """(exercise_id, hidden) of every `check("<id>", ..., hidden=...)` call in a test cell's
+    source, in order: what the judge must have passed for the cell to score."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        if name != "check":
+            continue
+        hidden = any(k.arg == "hidden" and isinstance(k.value, ast.Constant) and k.value.value is True
+                     for k in node.keywords)
+        found.append(((node.lineno, node.col_offset), (node.args[0].value, hidden)))
+    return list(dict.fromkeys(check for _, check in sorted(found)))
 
 
 def is_restored(cell):

@@ -8,6 +8,8 @@
    cell listed in `disabled_cells` (it then raises the reason instead of running),
    so the student loses only the tests that depend on it.
 3. Sandbox: with `sandboxed`, the kernel is started by SandboxedKernelManager (sandbox.py).
+4. Judge: before each cell runs, the submission's JudgeService (judge_socket) is told which
+   cell it is, so the verdicts it records are attributed to that cell (scores.py).
 """
 import json
 import os
@@ -17,6 +19,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Integer, Unicode
 
 from autograder.exercises.casebook import HIDDEN_SEED_ENV
+from autograder.grading.judge_service import service_for
 from autograder.grading.sandbox import SandboxedKernelManager
 from autograder.grading.staging import disabled_source
 
@@ -40,6 +43,10 @@ class GuardedExecute(Execute):
         value_trait=Unicode(), help="Variables set in the kernel's environment, over the grader's."
     ).tag(config=True)
 
+    judge_socket = Unicode(
+        "", help="Socket of the JudgeService (in this process) that records this submission's verdicts."
+    ).tag(config=True)
+
     sandboxed = Bool(
         False, help="Run the kernel in the grading sandbox (configure c.SandboxedKernelManager)."
     ).tag(config=True)
@@ -60,9 +67,13 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         self._output_budget = {}
+        self._notebook = resources.get("unique_key")
         return super().preprocess(nb, resources, km=km)
 
     def preprocess_cell(self, cell, resources, index):
+        judge = service_for(self.judge_socket) if self.judge_socket else None
+        if judge is not None:
+            judge.enter_cell(self._notebook, index)
         reason = self.disabled_cells.get(str(index))
         if reason:
             cell.source = disabled_source(reason, cell.source)

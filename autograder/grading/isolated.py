@@ -5,8 +5,10 @@ assignment's definition), its own submitted/autograded/feedback folders and a ke
 whose working directory is its own. So workers can run in parallel without sharing an
 SQLite file. The kernel, and everything the submission starts, runs in the grading sandbox
 (sandbox.py): it sees an empty folder of its own read-write, the assignment's student edition
-(with the hidden cases as data) read-only and nothing else, so it cannot reach anyone else's work, nbgrader's folders or the grader's.
-The parent merges the result serially.
+and the judge's socket read-only and nothing else, so it cannot reach anyone else's work,
+nbgrader's folders, the hidden cases or the grader's. Its checks are decided by the judge
+(judge_service.py) in this process, and the test cells' scores come from the judge's record
+(scores.py), not from the kernel's outputs. The parent merges the result serially.
 
 Runs in a worker process: everything in and out is plain picklable data.
 """
@@ -22,7 +24,7 @@ from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, parse_utc
 
-from autograder.check.casedata import HIDDEN_CASES_ENV
+from autograder.check.checker import JUDGE_SOCKET_ENV
 from autograder.grading import course
 from autograder.grading.config import build_config
 from autograder.grading.feedback import say_not_graded_yet
@@ -33,7 +35,8 @@ from autograder.grading.staging import (
     stage_notebook,
     stand_in_notebook,
 )
-from autograder.grading.student_edition import HIDDEN_CASES_FILE
+from autograder.grading.judge_service import JudgeService, load_cases
+from autograder.grading.scores import apply_judge_scores
 
 UNSANDBOXED_NOTICE = ("This submission was graded without the grading sandbox (`grade --no-sandbox`): "
                       "its code could reach the rest of the grading machine.")
@@ -45,8 +48,8 @@ MAX_CRASH_RECOVERIES = 5
 class GradingJob:
     """settings: CourseSettings of the real course; submission_dir: DIR/<student>/<assignment>;
     template_db: gradebook snapshot with the assignment; work_dir: empty scratch folder;
-    edition: the assignment's grading edition (student_edition.grading_edition), the only
-    course code the kernel imports."""
+    edition: the assignment's GradingEdition (student_edition.grading_edition): the student
+    edition, the only course code the kernel and the runners import, and the hidden cases."""
 
     settings: object
     assignment: str
@@ -149,22 +152,44 @@ def _make_kernel_dir(job):
         shutil.copy(cache, _matplotlib_folder(job))
 
 
-def _config(job, disabled_cells):
+def _judge_dir(job):
+    """The judge's socket folder: bound read-only into the kernel's sandbox, apart from the
+    kernel's own writable folder (where the kernel could otherwise put a socket of its own)."""
+    return job.work_dir / "judge"
+
+
+def _judge(job):
+    """The JudgeService of this submission (not started)."""
+    edition = job.edition.edition.resolve()
+    limits = job.settings.sandbox_limits() if job.settings.sandbox else None
+    return JudgeService(_judge_dir(job), edition, load_cases(edition, job.edition.hidden_cases),
+                        _kernel_dir(job).resolve(), limits, job.work_dir / "runners")
+
+
+def _course_config(job):
+    """nbgrader's Config of the throwaway course (what GenerateFeedback needs)."""
     c = build_config(_scratch_course(job))
-    edition = job.edition.resolve()
+    c.CourseDirectory.source_directory = str(job.settings.source_root.resolve())
+    return c
+
+
+def _config(job, disabled_cells, judge):
+    """_course_config plus the execution of the submission: its kernel, sandbox and judge."""
+    c = _course_config(job)
+    edition = job.edition.edition.resolve()
     # the student edition before anything installed: the kernel never imports the reference
-    kernel_env = {"PYTHONPATH": str(edition), HIDDEN_CASES_ENV: str(edition / HIDDEN_CASES_FILE)}
+    kernel_env = {"PYTHONPATH": str(edition), JUDGE_SOCKET_ENV: judge.socket_path}
     if job.settings.sandbox:
         c.GuardedExecute.sandboxed = True
         c.SandboxedKernelManager.scratch_dir = str(_kernel_dir(job))
-        c.SandboxedKernelManager.read_only_paths = [str(edition)]
+        c.SandboxedKernelManager.read_only_paths = [str(edition), str(judge.folder.resolve())]
         c.SandboxedKernelManager.sandbox_env = {**kernel_env, "MPLCONFIGDIR": str(_matplotlib_folder(job))}
         c.SandboxedKernelManager.limits = asdict(job.settings.sandbox_limits())
     else:
         c.GuardedExecute.kernel_env = kernel_env
-    c.CourseDirectory.source_directory = str(job.settings.source_root.resolve())
     c.GuardedExecute.crash_report_path = str(job.work_dir / "crash.json")
     c.GuardedExecute.disabled_cells = dict(disabled_cells)
+    c.GuardedExecute.judge_socket = judge.socket_path
     return c
 
 
@@ -185,13 +210,14 @@ def _crash_reason(report, timeout_s):
     return f"grading could not continue past it ({report['error']}: {report['detail'][:200]})"
 
 
-def _autograde_with_recovery(job, notices):
+def _autograde_with_recovery(job, notices, judge):
     """Autograde; when a cell breaks the kernel, disable that cell and try again."""
     disabled = {}
     crash_file = job.work_dir / "crash.json"
     for _ in range(MAX_CRASH_RECOVERIES + 1):
         crash_file.unlink(missing_ok=True)
-        result = _run(Autograde, job, _config(job, disabled))
+        judge.reset()
+        result = _run(Autograde, job, _config(job, disabled, judge))
         if result["success"]:
             return None
         if not crash_file.exists():
@@ -230,19 +256,24 @@ def grade_in_isolation(job):
     _stage(job, staged_dir, notices)
     if timestamp:
         (staged_dir / "timestamp.txt").write_text(timestamp)
-    error = _autograde_with_recovery(job, notices)
-    if error is not None:
-        # last resort: a stand-in that raises the reason everywhere, so the student
-        # still gets a recorded 0 and feedback saying why
-        reason = f"autograding failed ({error.strip().splitlines()[-1][:200] if error.strip() else 'unknown error'})"
-        _stage(job, staged_dir, notices, force_reason=reason)
-        notices.append(f"Your submission was replaced by a stand-in scoring 0: {reason}.")
-        error = _autograde_with_recovery(job, notices)
+    with _judge(job) as judge:
+        error = _autograde_with_recovery(job, notices, judge)
+        if error is not None:
+            # last resort: a stand-in that raises the reason everywhere, so the student
+            # still gets a recorded 0 and feedback saying why
+            reason = f"autograding failed ({error.strip().splitlines()[-1][:200] if error.strip() else 'unknown error'})"
+            _stage(job, staged_dir, notices, force_reason=reason)
+            notices.append(f"Your submission was replaced by a stand-in scoring 0: {reason}.")
+            error = _autograde_with_recovery(job, notices, judge)
+        verdicts = list(judge.verdicts)
     if error is None:
-        feedback = _run(GenerateFeedback, job, _config(job, {}))
+        autograded_dir = scratch.output_dir("autograded", job.student, job.assignment)
+        apply_judge_scores(scratch.db_url, job.assignment, job.student,
+                           course.source_notebooks(job.settings, job.assignment), autograded_dir, verdicts)
+        feedback = _run(GenerateFeedback, job, _course_config(job))
         if not feedback["success"]:
             notices.append("Feedback could not be generated; grades were recorded.")
-        result.autograded_dir = scratch.output_dir("autograded", job.student, job.assignment)
+        result.autograded_dir = autograded_dir
         result.feedback_dir = scratch.output_dir("feedback", job.student, job.assignment)
         say_not_graded_yet(result.feedback_dir)
     else:

@@ -24,6 +24,7 @@ import importlib
 import re
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -242,14 +243,26 @@ def build(settings, assignment, destination):
     return destination
 
 
+@dataclass(frozen=True)
+class GradingEdition:
+    """What grading an assignment needs besides the submission.
+
+    edition: the student edition, which the kernel and the judge's runners import;
+    hidden_cases: the hidden cases computed with the secret seed, beside the edition: only the
+        judge (in the grader's process) reads it; no sandbox binds it."""
+
+    edition: Path
+    hidden_cases: Path
+
+
 def grading_edition(settings, assignment, destination):
-    """The edition a graded kernel imports: `build`, plus the hidden cases computed here, on the
-    instructor's side, with the secret seed (hidden_cases.json, see casedata.HIDDEN_CASES_ENV).
-    Lives in the grader's scratch folder, never in release/: students do not get hidden cases."""
-    build(settings, assignment, destination)
+    """Build the assignment's GradingEdition under `destination`, in the grader's scratch folder
+    (never in release/: students do not get hidden cases)."""
+    destination = Path(destination)
+    edition = build(settings, assignment, destination / "edition")
     hidden = casebook.case_file_text(assignment_exercises(settings, assignment), hidden=True)
-    (Path(destination) / HIDDEN_CASES_FILE).write_text(hidden)
-    return Path(destination)
+    (destination / HIDDEN_CASES_FILE).write_text(hidden)
+    return GradingEdition(Path(edition), destination / HIDDEN_CASES_FILE)
 
 
 def main(argv=None):
