@@ -94,8 +94,9 @@ def _run_verdict(spec, cases, runner, proxies):
     return result
 
 
-def decide(exercise_id, hidden, cases, payload, launch, timeout=None):
-    """Run the verdict of `exercise_id` on `cases` and the objects pickled in `payload`."""
+def decide(exercise_id, hidden, cases, payload, launch, timeout=None, watch=None):
+    """Run the verdict of `exercise_id` on `cases` and the objects pickled in `payload`.
+    watch: a descriptor that becomes readable if the asker stops waiting (see RunnerProcess)."""
     try:
         spec = lookup(exercise_id)
     except Exception as error:
@@ -104,7 +105,7 @@ def decide(exercise_id, hidden, cases, payload, launch, timeout=None):
                            f"set up ({type(error).__name__}: {error}); tell your instructor."}
     limit = spec.timeout if timeout is None else float(timeout)
     runner = remote.RunnerProcess(launch.command, launch.env, launch.cwd, time.monotonic() + limit,
-                                  timeout_message(limit), launch.max_answer_bytes)
+                                  timeout_message(limit), launch.max_answer_bytes, watch)
     try:
         try:
             proxies = runner.value("load", forbid=list(spec.forbid), objects=remote.objects_field(payload))

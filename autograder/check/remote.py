@@ -81,10 +81,12 @@ def raise_remote(raised):
 
 class RunnerProcess:
     """One runner: started from `command` (argv) in `cwd` with `env`; every request must be
-    answered before `deadline` (time.monotonic())."""
+    answered before `deadline` (time.monotonic()). `watch`: a descriptor that becomes
+    readable when whoever asked for the check stops waiting (the runner is then stopped)."""
 
-    def __init__(self, command, env, cwd, deadline, timeout_message, max_bytes=wire.DEFAULT_MAX_BYTES):
-        self.deadline = deadline
+    def __init__(self, command, env, cwd, deadline, timeout_message, max_bytes=wire.DEFAULT_MAX_BYTES,
+                 watch=None):
+        self.deadline, self.watch = deadline, watch
         self.timeout_message = timeout_message
         self.max_bytes = max_bytes
         self.proxies = {}
@@ -108,7 +110,10 @@ class RunnerProcess:
         body = wire.encode({"op": op, "id": self._next_id, **fields}, self._handle_of)
         try:
             wire.write_frame(self.process.stdin.fileno(), body.encode("utf-8"))
-            frame = wire.read_frame(self.process.stdout.fileno(), self.max_bytes, self.deadline)
+            frame = wire.read_frame(self.process.stdout.fileno(), self.max_bytes, self.deadline, self.watch)
+        except wire.WireAbandoned:
+            self.close()
+            raise RunnerFailed("the check was abandoned: the notebook stopped waiting for it") from None
         except wire.WireTimeout:
             self.close()
             raise RunnerFailed(self.timeout_message) from None

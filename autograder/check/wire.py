@@ -41,6 +41,10 @@ class WireTimeout(WireError):
     """The other side did not send a whole frame before the deadline."""
 
 
+class WireAbandoned(WireError):
+    """While waiting, the watched descriptor became readable: whoever asked stopped waiting."""
+
+
 # ---------------------------------------------------------------------------- codec
 
 def _encode(value, handle_for, depth):
@@ -132,24 +136,29 @@ def write_frame(fd, payload):
         view = view[written:]
 
 
-def read_frame(fd, max_bytes=DEFAULT_MAX_BYTES, deadline=None):
+def read_frame(fd, max_bytes=DEFAULT_MAX_BYTES, deadline=None, watch=None):
     """One frame's bytes from fd; WireError when it is too long or cut short, WireTimeout
-    when `deadline` (time.monotonic()) passes first. EOF before a frame: None."""
-    header = _read_exactly(fd, _LENGTH.size, deadline, allow_eof=True)
+    when `deadline` (time.monotonic()) passes first, WireAbandoned when the descriptor
+    `watch` (a client that sends nothing more) becomes readable first. EOF before a frame: None."""
+    header = _read_exactly(fd, _LENGTH.size, deadline, allow_eof=True, watch=watch)
     if header is None:
         return None
     (length,) = _LENGTH.unpack(header)
     if length > max_bytes:
         raise WireError(f"a frame of {length} bytes (the limit is {max_bytes})")
-    return _read_exactly(fd, length, deadline, allow_eof=False)
+    return _read_exactly(fd, length, deadline, allow_eof=False, watch=watch)
 
 
-def _read_exactly(fd, size, deadline, allow_eof):
+def _read_exactly(fd, size, deadline, allow_eof, watch=None):
     chunks, received = [], 0
     while received < size:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+        if deadline is not None or watch is not None:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            ready = [] if remaining is not None and remaining <= 0 else select.select(
+                [fd] + ([watch] if watch is not None else []), [], [], remaining)[0]
+            if watch is not None and watch in ready:
+                raise WireAbandoned("the caller stopped waiting")
+            if not ready:
                 raise WireTimeout("no answer before the deadline")
         chunk = os.read(fd, min(size - received, 1 << 20))
         if not chunk:

@@ -153,7 +153,12 @@ class JudgeService:
         key = (exercise_id, hidden)
         if key in self.cases:
             with self._runner_launch() as launch:
-                result = decide(exercise_id, hidden, self.cases[key], payload, launch)
+                # the kernel sends nothing more: its socket becomes readable only when it hangs
+                # up (an interrupted cell), and then the check is dropped, not recorded
+                result = decide(exercise_id, hidden, self.cases[key], payload, launch,
+                                watch=connection.fileno())
+            if _hung_up(connection):
+                return
         else:
             result = {"passed": False, "cases": 0, "where": None,
                       "message": f"{exercise_id!r} is not an exercise of this assignment."}
@@ -179,6 +184,15 @@ class JudgeService:
                 yield RunnerLaunch(tuple(command), env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _hung_up(connection):
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _plain_environment():

@@ -19,10 +19,15 @@ NEVER_ASKED = ("your notebook never asked the judge for this check while this ce
                "did not run, stopped before it, or was changed), so the cell scores 0.")
 
 
-def judged_cell(checks, verdicts):
-    """(passed, output) of a test cell calling `checks` [(exercise_id, hidden)], from the
-    judge's `verdicts` recorded while it ran; output is the notebook output the feedback shows."""
-    lines, passed = [], bool(checks)
+KERNEL_OUTPUTS_FOLLOW = "\nWhat this cell printed when your notebook ran it (the score above does not depend on it):\n"
+
+
+def judged_cell(checks, verdicts, kernel_outputs=()):
+    """(passed, outputs) of a test cell calling `checks` [(exercise_id, hidden)], from the
+    judge's `verdicts` recorded while it ran. outputs (what the feedback shows) are the judge's
+    messages; when a check was never asked for, the kernel's own outputs follow, since they
+    usually say why (a NameError, an interrupted cell)."""
+    lines, passed, never_asked = [], bool(checks), False
     for exercise_id, hidden in checks:
         label = f"{exercise_id} (hidden tests)" if hidden else exercise_id
         mine = [v for v in verdicts if (v.exercise_id, v.hidden) == (exercise_id, hidden)]
@@ -31,12 +36,16 @@ def judged_cell(checks, verdicts):
             plural = "" if mine[0].cases == 1 else "s"
             lines.append(f"✓ {label}: {mine[0].cases} case{plural} passed")
         else:
-            passed = False
+            passed, never_asked = False, never_asked or not mine
             lines.append(f"✗ {label}: {failed.message if failed else NEVER_ASKED}")
     if passed:
-        return True, new_output("stream", name="stdout", text="\n".join(lines) + "\n")
+        return True, [new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
     first_failure = next(line for line in lines if line.startswith("✗")) if checks else "no checks"
-    return False, new_output("error", ename="CheckFailed", evalue=first_failure, traceback=lines)
+    outputs = [new_output("error", ename="CheckFailed", evalue=first_failure, traceback=lines)]
+    if never_asked and kernel_outputs:
+        outputs.append(new_output("stream", name="stdout", text=KERNEL_OUTPUTS_FOLLOW))
+        outputs.extend(kernel_outputs)
+    return False, outputs
 
 
 def apply_judge_scores(db_url, assignment, student, source_paths, autograded_dir, verdicts):
@@ -55,8 +64,7 @@ def apply_judge_scores(db_url, assignment, student, source_paths, autograded_dir
                 if grade_id not in tests:
                     continue
                 ran_here = [v for v in verdicts if v.notebook == source_path.stem and v.cell == index]
-                passed, output = judged_cell(cells.checks(tests[grade_id]), ran_here)
-                cell.outputs = [output]
+                passed, cell.outputs = judged_cell(cells.checks(tests[grade_id]), ran_here, cell.outputs)
                 grade = gb.find_grade(grade_id, source_path.stem, assignment, student)
                 grade.auto_score = grade.max_score if passed else 0.0
                 grade.needs_manual_grade = False

@@ -1,23 +1,28 @@
 """Verdicts of notebook 04's exercises (student side): the student's answers against the case data.
 
 Models are rebuilt from their descriptions in the case data (cases.py, `_describe`) with
-course_lib.nn and handed to the student as guarded copies whose shortcut methods refuse to
-run. Every expected value comes from the case data; the only computation here is running
-the student's code, an SGD step or a finite difference through the given layers, and the
-pretrained network's features for the accuracy test. Each verdict names the usual mistakes
-before the generic comparison: by the wrong answers the case data holds (the output of
-another layer, a classifier trained with half the weight decay, the gradient of the loss
-instead of the class score, ...), or by how the student's output relates to the right one
-(a step of the wrong sign or size, a map rescaled per sample).
+course_lib.nn. The ones the student's code receives are made in the runner by the helpers
+marked @in_runner: guarded copies whose shortcut methods refuse to run, with layers that
+record their forward or backward calls; what the verdict reads of them comes back as plain
+data. The verdict builds its own copy here (`_built`) for the layer names and flags, the
+parameters before a step and the finite differences. Every expected value comes from the
+case data; the only computation here is running the student's code, an SGD step or a
+finite difference through the given layers, and the pretrained network's features for the
+accuracy test. Each verdict names the usual mistakes before the generic comparison: by the
+wrong answers the case data holds (the output of another layer, a classifier trained with
+half the weight decay, the gradient of the loss instead of the class score, ...), or by how
+the student's output relates to the right one (a step of the wrong sign or size, a map
+rescaled per sample).
 """
 import copy
-import traceback
+from typing import NamedTuple
 
 import numpy as np
 
 from autograder.check import compare
 from autograder.check.registry import verdict
-from autograder.check.trust import is_installed_file
+from autograder.check.remote import RemoteError, in_runner
+from autograder.check.runner import student_frame
 from course_lib import datasets, nn, transfer
 
 # Accuracy the default hyperparameters must reach on held-out splits with 20 labels per
@@ -28,8 +33,9 @@ ACCURACY_TARGETS = {"fashion": 0.70, "digits": 0.85}
 
 # ---------------------------------------------------------------------------- shared helpers
 
-def _model(description):
-    """The course_lib.nn model a case describes, with its frozen layers frozen."""
+def _built(description):
+    """The course_lib.nn model a case describes, with its frozen layers frozen, built in this
+    process (the verdict's own copy; _model builds the student's in the runner)."""
     if description["kind"] == "pretrained":
         model = transfer.load_pretrained_convnet()
     elif description["kind"] == "convnet":
@@ -43,8 +49,16 @@ def _model(description):
     return model
 
 
+@in_runner
+def _model(description):
+    """_built(description), made in the runner: a model the student's code receives."""
+    return _built(description)
+
+
+@in_runner
 def _guarded(model, methods, hint):
-    """A deep copy of model whose listed methods raise WrongAnswer with `hint`."""
+    """A deep copy of model whose listed methods raise WrongAnswer with `hint`; made in the
+    runner, where the student's code calls them."""
     def refuse(name):
         def method(self, *args, **kwargs):
             raise compare.WrongAnswer(f"your code called model.{name}(...): {hint}")
@@ -62,8 +76,33 @@ def _shared(case_data, case, key):
     return case_data[value["same_as_case"]][key] if isinstance(value, dict) else value
 
 
-def _param_layers(model):
-    return [layer for layer in model.layers if layer.params]
+class _Layer(NamedTuple):
+    """What a verdict reads of one layer of the student's model: its name, its flag, and the
+    names of its parameters and of its gradients (empty lists when it has none)."""
+
+    name: str
+    trainable: bool
+    params: list
+    grads: list
+
+
+@in_runner
+def _layer_states(model):
+    """(name, trainable, parameter names, gradient names) of each layer; runs in the runner."""
+    return [(layer.name, layer.trainable, list(layer.params), list(layer.grads)) for layer in model.layers]
+
+
+def _layers(model):
+    """The layers of model (the student's) as _Layer records, in one request to the runner."""
+    return [_Layer(*state) for state in _layer_states(model)]
+
+
+class _Trace:
+    """The calls an instrumented model records while the student's code runs (`calls`, in
+    call order); made in the runner, read by the verdict once the student's code returned."""
+
+    def __init__(self):
+        self.calls = []
 
 
 def _matches(got, candidate, rtol=1e-6, atol=1e-9):
@@ -107,8 +146,10 @@ def _call(function, *args, on_error=None):
         diagnosis = on_error(error) if on_error is not None else None
         if diagnosis is None:
             raise
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if not is_installed_file(f.filename)]
-        where = f" (in {frames[-1].name}, line {frames[-1].lineno})" if frames else ""
+        # the student's frame: the runner's `where` (its traceback stays there), or this
+        # process's traceback when the verdict runs next to the student's code
+        frame = error.where if isinstance(error, RemoteError) else student_frame(error.__traceback__)
+        where = f" (in {frame['function']}, line {frame['line']})" if frame else ""
         compare.true(False, f"your code raised {type(error).__name__}: {error}{where}\n"
                             f"  diagnosis: {diagnosis}")
 
@@ -170,9 +211,10 @@ def _upto_kind_error(upto, error):
             "model.index(upto) turns either into a position.")
 
 
-def _upto_error(model, upto, calls):
+def _upto_error(model, upto, trace):
     """Diagnosis of an error raised by the student's extract_features, or None."""
     def diagnose(error):
+        calls = trace.calls
         if calls and calls[-1][1] is not None:  # a layer refused its input
             name, got_images = calls[-1]
             if got_images and model.index(name) > 0:
@@ -183,9 +225,12 @@ def _upto_error(model, upto, calls):
     return diagnose
 
 
-def _record_forward_calls(model, X, calls):
-    """Record (layer name, whether it got the images X itself) for each layer.forward call;
-    the flag is None once the call has returned."""
+@in_runner
+def _record_forward_calls(model, X):
+    """Make each layer.forward of model record (layer name, whether it got the images X
+    itself), the flag None once the call has returned; runs in the runner. Returns the _Trace."""
+    trace = _Trace()
+    calls = trace.calls
     for layer in model.layers:
         original = layer.forward
 
@@ -196,6 +241,7 @@ def _record_forward_calls(model, X, calls):
             calls[-1] = (layer.name, None)
             return out
         layer.forward = recording
+    return trace
 
 
 @verdict("nb04.extract_features")
@@ -203,14 +249,13 @@ def extract_features(case_data, student_extract_features):
     """Output of layer `upto` (name or index, inclusive) for every sample of X."""
     hint = "write the loop over model.layers yourself (layer.forward(x) for each layer)."
     for number, case in enumerate(case_data, 1):
-        model, X, upto = _model(case["model"]), _shared(case_data, case, "X"), case["upto"]
+        X, upto = _shared(case_data, case, "X"), case["upto"]
         expected = case["features"]
         compare.case(number, X=X, upto=upto)
         X_given = X.copy()
-        guarded = _guarded(model, ("features", "predict", "_run"), hint)
-        calls = []
-        _record_forward_calls(guarded, X_given, calls)
-        got = _call(student_extract_features, guarded, X_given, upto, on_error=_upto_error(guarded, upto, calls))
+        guarded = _guarded(_model(case["model"]), ("features", "predict", "_run"), hint)
+        trace = _record_forward_calls(guarded, X_given)
+        got = _call(student_extract_features, guarded, X_given, upto, on_error=_upto_error(guarded, upto, trace))
         compare.true(np.array_equal(X_given, X), "extract_features changed the images X it was given.")
         if not _matches(got, expected):
             diagnosis = _wrong_layer(got, case, X)
@@ -225,9 +270,9 @@ def _names(layers):
     return ", ".join(repr(layer.name) for layer in layers)
 
 
-def _flag_mistake(model, flags_before, stop, upto):
-    """A sentence naming the usual mistake behind the trainable flags of model, or None."""
-    layers = model.layers
+def _flag_mistake(layers, flags_before, stop, upto):
+    """A sentence naming the usual mistake behind the trainable flags of `layers` (the
+    student's model's, as _Layer records), or None."""
     flags = [layer.trainable for layer in layers]
     expected = [i > stop for i in range(len(layers))]
     if flags == expected:
@@ -256,29 +301,38 @@ def _flag_mistake(model, flags_before, stop, upto):
     return None
 
 
+@in_runner
+def _moved_by_sgd_step(model, X, y):
+    """Take one SGD step (learning rate 0.1) of model's trainable parameters, with the
+    gradients of Sequential.loss; {'<layer>.<param>': whether it moved}. Runs in the runner,
+    on the student's model."""
+    before = {name: value.copy() for name, value in model.named_parameters().items()}
+    _, grads = nn.Sequential.loss(model, X, y)
+    for name, value in model.named_parameters(trainable_only=True).items():
+        model.set_parameter(name, value - 0.1 * grads[name])
+    return {name: not np.array_equal(value, before[name]) for name, value in model.named_parameters().items()}
+
+
 @verdict("nb04.freeze_upto")
 def freeze_upto(case_data, student_freeze_upto):
     """Layers 0..upto frozen, later ones trainable; an SGD update moves only the trainable ones."""
     hint = "set each layer's flag yourself with layer.freeze() / layer.unfreeze()."
     for number, case in enumerate(case_data, 1):
-        model, X, y, upto = _model(case["model"]), _shared(case_data, case, "X"), case["y"], case["upto"]
+        model, X, y, upto = _built(case["model"]), _shared(case_data, case, "X"), case["y"], case["upto"]
         frozen_before = [layer.name for layer in model.layers if not layer.trainable]
         compare.case(number, upto=upto, frozen_before=frozen_before)
-        guarded = _guarded(model, ("freeze", "unfreeze"), hint)
+        guarded = _guarded(_model(case["model"]), ("freeze", "unfreeze"), hint)
         _call(student_freeze_upto, guarded, upto, on_error=lambda error, upto=upto: _upto_kind_error(upto, error))
         stop = model.index(upto)
-        mistake = _flag_mistake(guarded, [layer.trainable for layer in model.layers], stop, upto)
+        mistake = _flag_mistake(_layers(guarded), [layer.trainable for layer in model.layers], stop, upto)
         if mistake is not None:
             _fail("the trainable flags", mistake, verb="are")
-        before = {name: value.copy() for name, value in guarded.named_parameters().items()}
-        _, grads = nn.Sequential.loss(guarded, X, y)
-        for name, value in guarded.named_parameters(trainable_only=True).items():
-            guarded.set_parameter(name, value - 0.1 * grads[name])
-        for i, layer in enumerate(guarded.layers):
+        moved_by_step = _moved_by_sgd_step(guarded, X, y)
+        for i, layer in enumerate(_layers(guarded)):
             should_freeze = i <= stop
             for key in layer.params:
                 name = f"{layer.name}.{key}"
-                moved = not np.array_equal(layer.params[key], before[name])
+                moved = moved_by_step[name]
                 if should_freeze:
                     compare.true(not moved, f"{name} changed after an SGD update, but layer "
                                  f"{layer.name!r} comes at or before {upto!r} and must be frozen "
@@ -391,13 +445,19 @@ def softmax_classifier(case_data, student_train):
 
 # ---------------------------------------------------------------------------- fine-tuning step
 
-def _record_backward_calls(layer, calls):
-    original = layer.backward
+@in_runner
+def _record_backward_calls(model, below):
+    """Make layer.backward of the layers at positions before `below` record the layer's name
+    at each call; runs in the runner. Returns the _Trace."""
+    trace = _Trace()
+    for layer in model.layers[:below]:
+        original = layer.backward
 
-    def recording(dout):
-        calls.append(layer.name)
-        return original(dout)
-    layer.backward = recording
+        def recording(dout, layer=layer, original=original):
+            trace.calls.append(layer.name)
+            return original(dout)
+        layer.backward = recording
+    return trace
 
 
 def _missing_gradients(model):
@@ -405,7 +465,7 @@ def _missing_gradients(model):
     def diagnose(error):
         if not isinstance(error, KeyError):
             return None
-        unreached = [layer for layer in _param_layers(model) if layer.trainable and not layer.grads]
+        unreached = [layer for layer in _layers(model) if layer.params and layer.trainable and not layer.grads]
         if unreached:
             return (f"layer {unreached[0].name!r} is trainable but has no gradients: your backward pass "
                     "stopped above it. A frozen layer in between passes the gradient on (call its "
@@ -448,15 +508,13 @@ def fine_tune_step(case_data, student_step):
     """Loss, exact SGD update of trainable layers, frozen ones untouched, no wasted backward."""
     hint = "write the forward, the loss, the backward loop and the update yourself."
     for number, case in enumerate(case_data, 1):
-        model, X, y = _model(case["model"]), _shared(case_data, case, "X"), case["y"]
+        model, X, y = _built(case["model"]), _shared(case_data, case, "X"), case["y"]
         learning_rate = case["learning_rate"]
         frozen = [layer.name for layer in model.layers if not layer.trainable]
         compare.case(number, X=X, frozen=frozen, learning_rate=learning_rate)
-        guarded = _guarded(model, ("loss", "backward", "features", "predict"), hint)
+        guarded = _guarded(_model(case["model"]), ("loss", "backward", "features", "predict"), hint)
         lowest = case["lowest"]
-        calls = []
-        for layer in guarded.layers[:lowest]:
-            _record_backward_calls(layer, calls)
+        trace = _record_backward_calls(guarded, lowest)
         loss = _call(student_step, guarded, X.copy(), y.copy(), learning_rate,
                      on_error=_missing_gradients(guarded))
         if isinstance(loss, (float, np.floating)) and not np.isclose(loss, case["loss"], rtol=1e-6, atol=1e-9) \
@@ -464,6 +522,7 @@ def fine_tune_step(case_data, student_step):
             _fail("loss", f"you returned {float(loss):.6g}, the loss after the update; return the loss "
                           f"of the forward pass before it ({case['loss']:.6g}).")
         compare.scalar("loss", loss, case["loss"])
+        calls = trace.calls
         if calls:
             lowest_layer = guarded.layers[lowest]
             last = model[calls[-1]]  # where the student's loop stopped
@@ -474,8 +533,9 @@ def fine_tune_step(case_data, student_step):
                          f"trainable layer {lowest_layer.name!r}: no parameter there needs a gradient, so "
                          f"stop the loop after that layer (this is the work freezing saves).{detail}")
         updated = case["updated"]
+        got_parameters = guarded.named_parameters()  # all of them, as data, in one request
         for name, value in model.named_parameters().items():
-            got = guarded.named_parameters()[name]
+            got = got_parameters[name]
             if name in updated:
                 mistake = _step_mistake(name, got, value, updated[name], learning_rate, model)
                 if mistake is not None and not _matches(got, updated[name]):
@@ -553,13 +613,14 @@ def class_score_gradient(case_data, student_gradient):
     """d s_{n, c_n} / d A[n] against centered finite differences of the layers above `layer`,
     then every entry against the case data."""
     for number, case in enumerate(case_data, 1):
-        model, A, layer, class_index = _model(case["model"]), case["A"], case["layer"], case["class_index"]
+        model, A, layer, class_index = _built(case["model"]), case["A"], case["layer"], case["class_index"]
         compare.case(number, A=A, layer=layer, class_index=class_index)
         N = A.shape[0]
         classes = np.broadcast_to(np.asarray(class_index), (N,))
         before = copy.deepcopy(model.state_dict())
         given_index = class_index.copy() if isinstance(class_index, np.ndarray) else class_index
-        got = _call(student_gradient, copy.deepcopy(model), A.copy(), layer, given_index,
+        given_model = _model(case["model"])  # the student's own copy, in the runner
+        got = _call(student_gradient, given_model, A.copy(), layer, given_index,
                     on_error=_class_index_error(class_index, N))
         mistake = _seed_mistake(got, case, N)
         if mistake is not None:
@@ -570,7 +631,8 @@ def class_score_gradient(case_data, student_gradient):
             return float(_scores_above(model, A_nudged, layer)[np.arange(N), classes].sum())
         compare.gradient("dA", got, summed_class_scores, A, batch_size=N)
         compare.array("dA", got, case["dA"], batch_size=N)
-        compare.true(all(np.array_equal(v, before[k]) for k, v in model.state_dict().items()),
+        after = given_model.state_dict()
+        compare.true(after.keys() == before.keys() and all(np.array_equal(after[k], before[k]) for k in before),
                      "class_score_gradient changed the model's parameters.")
 
 
