@@ -194,6 +194,7 @@ def _ask_local_judge(exercise_id, hidden, cases, payload, limit):
         answer, problem = None, error
     else:
         problem = f"exit status {judge.wait()}" if answer is None else None
+        judge.wait()  # it exits right after answering
     finally:
         if judge.poll() is None:  # a timeout, or the student interrupted the kernel
             judge.terminate()  # the judge ends its runner on the way out

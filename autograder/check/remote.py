@@ -20,6 +20,7 @@ malformed, a runner that exits or writes garbage, ends the check with `RunnerFai
 import base64
 import builtins
 import functools
+import json
 import os
 import signal
 import subprocess
@@ -90,6 +91,7 @@ class RunnerProcess:
         self.timeout_message = timeout_message
         self.max_bytes = max_bytes
         self.proxies = {}
+        self.marker = os.urandom(16)
         self._next_id = 0
         self._tail = bytearray()
         stderr_read, stderr_write = os.pipe()
@@ -101,6 +103,7 @@ class RunnerProcess:
             os.close(stderr_write)
         self._reader = threading.Thread(target=_keep_tail, args=(stderr_read, self._tail), daemon=True)
         self._reader.start()
+        self._answers = wire.MarkedFrameReader(self.process.stdout.fileno(), self.marker, max_bytes)
 
     # ---- requests
 
@@ -110,7 +113,7 @@ class RunnerProcess:
         body = wire.encode({"op": op, "id": self._next_id, **fields}, self._handle_of)
         try:
             wire.write_frame(self.process.stdin.fileno(), body.encode("utf-8"))
-            frame = wire.read_frame(self.process.stdout.fileno(), self.max_bytes, self.deadline, self.watch)
+            frame = self._answer_to(self._next_id)
         except wire.WireAbandoned:
             self.close()
             raise RunnerFailed("the check was abandoned: the notebook stopped waiting for it") from None
@@ -123,13 +126,24 @@ class RunnerProcess:
             raise self._failure(None)
         try:
             answer = wire.decode(frame.decode("utf-8"), self._proxy_for)
-            if not isinstance(answer, dict) or answer.get("id") != self._next_id:
-                raise wire.WireError("an answer to another request")
         except (wire.WireError, UnicodeDecodeError) as error:
             raise self._failure(f"its answer broke the protocol ({error})") from None
         if "raised" in answer:
             raise_remote(answer["raised"])
         return answer.get("value"), answer.get("changed", [])
+
+    def _answer_to(self, request_id):
+        """The payload of the first marked frame answering `request_id` (a marked frame for
+        another request can only be one the student's code wrote: it is skipped)."""
+        while True:
+            frame = self._answers.read(self.deadline, self.watch)
+            if frame is None:
+                return None
+            try:
+                if json.loads(frame.decode("utf-8")).get("id") == request_id:
+                    return frame
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                raise wire.WireError("an answer that is not this codec's data") from None
 
     def value(self, op, **fields):
         return self.request(op, **fields)[0]

@@ -4,7 +4,8 @@ Started by the judge (judge.py) as `python -I -c <bootstrap> <support root>`, on
 (in the student's Jupyter) or inside a grading sandbox (while an instructor grades). It
 answers the judge's requests, one frame each way (wire.py), until its stdin ends:
 
-    load      {"forbid": [...], "objects": base64 cloudpickle}  -> the objects
+    load      {"forbid": [...], "objects": base64 cloudpickle,
+               "marker": base64}                                -> the objects
     call      {"target", "args", "kwargs"}                      -> the result, and the
               arguments the call changed in place ("changed"), so the judge can apply them
     getattr / setattr / getitem / setitem / len / iter / bool / str / repr / convert
@@ -16,7 +17,11 @@ answers the judge's requests, one frame each way (wire.py), until its stdin ends
 Answers are {"id": n, "value": ...} or {"id": n, "raised": {...}}. Values are plain data or
 handles to objects that stay here (wire.py); nothing is pickled towards the judge. The
 answer channel is a private copy of fd 1: fd 1 itself is pointed at stderr, so what the
-student's code prints cannot mix with answers (the judge keeps the tail of stderr).
+student's code prints cannot mix with answers (the judge keeps the tail of stderr). Every
+answer starts with the marker the judge sent in `load`, and the judge skips anything else
+in the channel: bytes the student's code writes into it by itself do not break the answers.
+(Code here can always write an answer of its own: an answer is only what the student's
+code returned, which the verdict checks, never a verdict.)
 
 Forbidden course_lib functions: before the objects are unpickled, every forbidden function
 is replaced on the course_lib modules by a stub that always raises, so the student's
@@ -159,6 +164,7 @@ class Runner:
         self.objects = {}  # handle -> object (kept alive, so id() stays unique)
         self.handles = {}  # id(object) -> handle
         self.forbidden = None
+        self.marker = b""
 
     def handle_for(self, obj):
         key = id(obj)
@@ -178,12 +184,13 @@ class Runner:
 
     # ---- requests
 
-    def load(self, forbid, objects):
+    def load(self, forbid, objects, marker):
         import cloudpickle
         import numpy  # noqa: F401  (before the student's objects exist)
 
         import course_lib  # noqa: F401
 
+        self.marker = base64.b64decode(marker)
         self.forbidden = ForbiddenFunctions(forbid)
         self.forbidden.install(strict=True)
         loaded = cloudpickle.loads(base64.b64decode(objects))
@@ -212,7 +219,7 @@ class Runner:
         """The value a request asks for (an exception propagates to `serve`)."""
         op, fields = request["op"], request
         if op == "load":
-            return self.load(fields["forbid"], fields["objects"]), None
+            return self.load(fields["forbid"], fields["objects"], fields["marker"]), None
         if op == "call":
             return self.call(fields["target"], fields["args"], fields["kwargs"])
         if op == "build":
@@ -253,7 +260,7 @@ class Runner:
             except BaseException as error:  # noqa: B036 -- every failure of student code is an answer
                 body = json.dumps({"id": request["id"], "raised": describe_raised(error)})
             _flush_student_output()
-            wire.write_frame(answers_fd, body.encode("utf-8"))
+            wire.write_frame(answers_fd, body.encode("utf-8"), self.marker)
 
 
 def _mutable_arguments(args, kwargs):

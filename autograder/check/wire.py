@@ -127,9 +127,10 @@ def decode(text, proxy_for):
 
 # ---------------------------------------------------------------------------- frames
 
-def write_frame(fd, payload):
-    """Write bytes `payload` as one frame to file descriptor fd (blocking)."""
-    data = _LENGTH.pack(len(payload)) + payload
+def write_frame(fd, payload, marker=b""):
+    """Write bytes `payload` as one frame to file descriptor fd (blocking), after `marker`
+    (see MarkedFrameReader)."""
+    data = marker + _LENGTH.pack(len(payload)) + payload
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -168,3 +169,55 @@ def _read_exactly(fd, size, deadline, allow_eof, watch=None):
         chunks.append(chunk)
         received += len(chunk)
     return b"".join(chunks)
+
+
+class MarkedFrameReader:
+    """Reads frames that each start with `marker` (random bytes the reader chose) from fd,
+    skipping whatever comes before a marker: bytes that code on the other side wrote into the
+    channel by itself are passed over, and the real frames behind them still arrive."""
+
+    def __init__(self, fd, marker, max_bytes=DEFAULT_MAX_BYTES):
+        self.fd, self.marker, self.max_bytes = fd, marker, max_bytes
+        self.buffer = bytearray()
+
+    def read(self, deadline=None, watch=None):
+        """The next marked frame's payload; None at EOF. Raises like read_frame; more than
+        max_bytes of unmarked bytes in a row is a WireError."""
+        skipped = 0
+        while True:
+            start = self.buffer.find(self.marker)
+            if start < 0:
+                keep = len(self.marker) - 1
+                skipped += max(0, len(self.buffer) - keep)
+                del self.buffer[:max(0, len(self.buffer) - keep)]
+            else:
+                skipped += start
+                del self.buffer[:start]
+                header_end = len(self.marker) + _LENGTH.size
+                if len(self.buffer) >= header_end:
+                    (length,) = _LENGTH.unpack(self.buffer[len(self.marker):header_end])
+                    if length > self.max_bytes:
+                        raise WireError(f"a frame of {length} bytes (the limit is {self.max_bytes})")
+                    if len(self.buffer) >= header_end + length:
+                        payload = bytes(self.buffer[header_end:header_end + length])
+                        del self.buffer[:header_end + length]
+                        return payload
+            if skipped > self.max_bytes:
+                raise WireError(f"more than {self.max_bytes} bytes that are not frames")
+            if not self._fill(deadline, watch):
+                if self.buffer.find(self.marker) >= 0:
+                    raise WireError("the stream ended in the middle of a frame")
+                return None
+
+    def _fill(self, deadline, watch):
+        """Read what is there into the buffer; False at EOF."""
+        remaining = None if deadline is None else deadline - time.monotonic()
+        ready = [] if remaining is not None and remaining <= 0 else select.select(
+            [self.fd] + ([watch] if watch is not None else []), [], [], remaining)[0]
+        if watch is not None and watch in ready:
+            raise WireAbandoned("the caller stopped waiting")
+        if not ready:
+            raise WireTimeout("no answer before the deadline")
+        chunk = os.read(self.fd, 1 << 20)
+        self.buffer += chunk
+        return bool(chunk)
