@@ -57,8 +57,10 @@ from autograder.check.registry import lookup
 from autograder.check.trust import is_installed_file
 from course_lib.threads import single_thread_environment
 
-# names the grader's judge socket while an instructor grades (autograder.grading.judge_service)
+# the grader's judge socket while an instructor grades (autograder.grading.judge_service), and
+# the marker its request frames start with (bytes written into the socket otherwise are skipped)
 JUDGE_SOCKET_ENV = "AUTOGRADER_JUDGE"
+JUDGE_MARKER_ENV = "AUTOGRADER_JUDGE_MARKER"
 _JUDGE_GRACE_S = 30.0
 
 
@@ -162,10 +164,11 @@ def _ask_grader(socket_path, exercise_id, hidden, payload):
     """While grading: the grader's judge, through the socket bound into the sandbox. It reads
     the request and answers; it records the verdict for the score on its own side."""
     header = json.dumps({"exercise_id": exercise_id, "hidden": hidden}).encode("utf-8")
+    marker = bytes.fromhex(os.environ.get(JUDGE_MARKER_ENV, ""))
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as channel:
         channel.connect(socket_path)
-        wire.write_frame(channel.fileno(), header)
-        wire.write_frame(channel.fileno(), payload)
+        wire.write_frame(channel.fileno(), header, marker)
+        wire.write_frame(channel.fileno(), payload, marker)
         answer = wire.read_frame(channel.fileno())
     if answer is None:
         return {"passed": False, "message": "the grader's judge did not answer; tell your "

@@ -24,7 +24,7 @@ from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log, parse_utc
 
-from autograder.check.checker import JUDGE_SOCKET_ENV
+from autograder.check.checker import JUDGE_MARKER_ENV, JUDGE_SOCKET_ENV
 from autograder.grading import course
 from autograder.grading.config import build_config
 from autograder.grading.feedback import say_not_graded_yet
@@ -178,7 +178,8 @@ def _config(job, disabled_cells, judge):
     c = _course_config(job)
     edition = job.edition.edition.resolve()
     # the student edition before anything installed: the kernel never imports the reference
-    kernel_env = {"PYTHONPATH": str(edition), JUDGE_SOCKET_ENV: judge.socket_path}
+    kernel_env = {"PYTHONPATH": str(edition), JUDGE_SOCKET_ENV: judge.socket_path,
+                  JUDGE_MARKER_ENV: judge.marker.hex()}
     if job.settings.sandbox:
         c.GuardedExecute.sandboxed = True
         c.SandboxedKernelManager.scratch_dir = str(_kernel_dir(job))

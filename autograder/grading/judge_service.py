@@ -6,6 +6,8 @@ read-only into the kernel's sandbox; `check()` in the kernel finds the socket th
 $AUTOGRADER_JUDGE (checker.JUDGE_SOCKET_ENV). For each request (an exercise id, hidden or
 not, and the pickled objects) the service, in the grader's process and outside the sandbox:
 
+- reads the request's frames, which start with the marker the kernel got in
+  $AUTOGRADER_JUDGE_MARKER, skipping anything else written into the socket;
 - takes the case data from its own copy (visible cases of the student edition, hidden cases
   from the grader's file, which the kernel cannot read); nothing the kernel sends but the id,
   the flag and the objects is used;
@@ -82,6 +84,7 @@ class JudgeService:
         self.socket_path = str(self.folder / SOCKET_NAME)
         self.edition, self.cases, self.kernel_dir = Path(edition), cases, Path(kernel_dir)
         self.sandbox_limits, self.scratch = sandbox_limits, Path(scratch)
+        self.marker = os.urandom(16)
         self.verdicts = []
         self._position = (None, None)
         self._serial = itertools.count()
@@ -142,9 +145,9 @@ class JudgeService:
 
     def _answer(self, connection):
         deadline = time.monotonic() + RECEIVE_SECONDS
-        header = wire.read_frame(connection.fileno(), MAX_HEADER_BYTES, deadline)
-        payload = wire.read_frame(connection.fileno(), MAX_OBJECTS_BYTES, deadline)
-        request = json.loads(header.decode("utf-8")) if header else None
+        frames = wire.MarkedFrameReader(connection.fileno(), self.marker, MAX_OBJECTS_BYTES)
+        header, payload = frames.read(deadline), frames.read(deadline)
+        request = json.loads(header.decode("utf-8")) if header and len(header) <= MAX_HEADER_BYTES else None
         if not (isinstance(request, dict) and isinstance(request.get("exercise_id"), str)
                 and isinstance(request.get("hidden"), bool) and payload is not None):
             raise ValueError("malformed request")

@@ -44,6 +44,19 @@ TAMPERING = {
 }
 
 
+# The forging cell of issue 14: no name the tamper scan forbids; it reaches the IPython shell
+# through sys.displayhook, has it run code the scan never sees, and that code makes every
+# check in the kernel print "✓" without asking anyone. Scores from the kernel's outputs would
+# be full marks; scores from the judge's record are what the real checks earn.
+FORGING = """import sys
+sys.displayhook.shell.run_cell('''
+import autograder.check.checker as checker
+def forged_run(exercise_id, *objects, hidden=False, timeout=None):
+    return checker.CheckResult(exercise_id, hidden, True, "", 1)
+checker.run = forged_run
+''')"""
+
+
 def _uncomment(line):
     return re.sub(r"^(\s*)# ?", r"\1", line)
 
@@ -144,8 +157,17 @@ def tampered(release_nb):
     return nb
 
 
+def with_cell_first(nb, code):
+    """nb with a code cell `code` inserted before its first answer cell (it runs before every test)."""
+    nb = copy.deepcopy(nb)
+    first_solution = next((i for i, c in enumerate(nb.cells) if is_solution_code(c)), 0)
+    nb.cells.insert(first_solution, new_code_cell(code))
+    return nb
+
+
 def build_samples(settings, assignment):
-    """student -> {notebook file name: notebook}: perfect, blank, tampered and one bug-<grade_id> per typical bug."""
+    """student -> {notebook file name: notebook}: perfect, blank, tampered, forged (the blank
+    release with the FORGING cell) and one bug-<grade_id> per typical bug."""
     pairs = [
         (path.name, course.read_notebook(path),
          course.read_notebook(course.release_notebook(settings, assignment, path.stem)))
@@ -155,6 +177,7 @@ def build_samples(settings, assignment):
         "perfect": {name: perfect(release_nb, source_nb) for name, source_nb, release_nb in pairs},
         "blank": {name: release_nb for name, _, release_nb in pairs},
         "tampered": {name: tampered(release_nb) for name, _, release_nb in pairs},
+        "forged": {name: with_cell_first(release_nb, FORGING) for name, _, release_nb in pairs},
     }
     for name, source_nb, release_nb in pairs:
         for cell in source_nb.cells:

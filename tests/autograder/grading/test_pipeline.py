@@ -33,7 +33,8 @@ def graded(tmp_path_factory):
 
 def test_the_demo_students_are_all_graded(graded):
     settings, students, results = graded
-    assert {s for _, s in results} == set(students) == {"perfect", "blank", "tampered", "bug-relu", "bug-square"}
+    assert {s for _, s in results} == set(students) == {"perfect", "blank", "tampered", "forged", "bug-relu",
+                                                          "bug-square"}
 
 
 def test_solution_scores_full_marks_and_blank_scores_zero_on_every_test(graded):
@@ -49,6 +50,15 @@ def test_a_typical_bug_loses_exactly_its_exercise(graded, solution_id):
     lost = samples.exercise_tests(source)[solution_id]
     assert lost  # the fixture maps every exercise to its test cell
     assert cell_scores(results[(ASSIGNMENT, f"bug-{solution_id}")]) == expected_scores(lost=lost)
+
+
+def test_forged_sample_earns_nothing_and_sees_the_judges_messages(graded):
+    settings, _, results = graded
+    result = results[(ASSIGNMENT, "forged")]
+    assert cell_scores(result) == expected_scores(lost=POINTS)
+    # its kernel printed "✓" for every check; the feedback shows what the judge recorded instead
+    html = (settings.root / "feedback" / "forged" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert "never asked the judge for this check" in html
 
 
 def test_tampered_sample_earns_nothing_and_is_told_why(graded):
