@@ -50,7 +50,7 @@ TAMPERING = {
 # be full marks; scores from the judge's record are what the real checks earn.
 FORGING = """import sys
 sys.displayhook.shell.run_cell('''
-import autograder.check.checker as checker
+from autograder.check import checker
 def forged_run(exercise_id, *objects, hidden=False, timeout=None):
     return checker.CheckResult(exercise_id, hidden, True, "", 1)
 checker.run = forged_run
