@@ -1,7 +1,10 @@
-"""The student's side of grading: what runs in a notebook's kernel and in its check workers.
+"""The student's side of grading: what runs in a notebook's kernel, its judge and its runner.
 
-checker   `check(exercise_id, *objects)`: sends the objects to a fresh worker process
-worker    the `python -I` subprocess that runs one exercise's verdict on fresh modules
+checker   `check(exercise_id, *objects)`: asks the judge (the grader's, or a local one)
+judge     decides a verdict: runs the exercise's verdict on the case data and proxies
+runner    the process where the student's objects run, answering the judge with plain data
+remote    the judge's side of a runner: the process, proxies, `@in_runner` helpers
+wire      the frames and the codec between them (plain data and handles, never pickle)
 registry  the `@verdict` decorator and the lookup of an exercise id
 casedata  the case data a verdict runs on: its codec, and where check() finds it
 compare   verdict helpers: arrays, gradients, named mistakes, the messages a student reads

@@ -76,7 +76,7 @@ class CheckResult:
 
 
 class CheckFailed(AssertionError):
-    """A failed check. Jupyter shows just its message: the student's code ran in the worker,
+    """A failed check. Jupyter shows just its message: the student's code ran in the runner,
     so a traceback through check() into the grader would only hide the explanation."""
 
     def _render_traceback_(self):  # IPython's hook for exceptions that format themselves
@@ -126,7 +126,7 @@ def run(exercise_id, *student_objects, hidden=False, timeout=None):
 # ---------------------------------------------------------------------------- pickling
 
 def _dumps(objects):
-    """cloudpickle the objects, by value for every module the worker cannot import."""
+    """cloudpickle the objects, by value for every module the runner cannot import."""
     local_modules = [module for name, module in list(sys.modules.items())
                      if name != "__main__" and _is_local_module(module)]
     for module in local_modules:

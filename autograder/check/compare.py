@@ -20,7 +20,7 @@ Optional keyword-only extras sharpen the diagnosis:
   recognises "only one sample's term" and "overwrote instead of accumulating".
 
 The case count shown by check() is the number of distinct case labels seen
-(see `start_run` / `cases_seen`, used by the worker).
+(see `start_run` / `cases_seen`, used by the judge).
 """
 import re
 
@@ -34,8 +34,8 @@ _RATIO_TOLERANCE = 1e-6  # a fitted constant factor must explain `got` to this a
 
 
 class WrongAnswer(AssertionError):
-    """Raised inside the worker when a student's output is wrong; str(error) is the full,
-    student-facing explanation. The worker turns it into a verdict; in the kernel, `check`
+    """Raised in the judge when a student's output is wrong; str(error) is the full,
+    student-facing explanation. The judge turns it into a verdict; in the kernel, `check`
     reports a failed verdict as `checker.CheckFailed`."""
 
 
@@ -47,7 +47,7 @@ class _Run:
 
 
 def start_run():
-    """Forget the cases of any previous run (the worker calls this before an exercise)."""
+    """Forget the cases of any previous run (the judge calls this before an exercise)."""
     _Run.current_case = None
     _Run.labels = []
 

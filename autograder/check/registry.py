@@ -9,7 +9,7 @@ expected value is in `case_data` (autograder.check.casedata).
     @verdict("nb02.affine", forbid=["course_lib.layers.affine_backward"])
     def affine(case_data, student_forward, student_backward): ...
 
-forbid: dotted names of course_lib functions the student may not call (see worker.py);
+forbid: dotted names of course_lib functions the student may not call (see runner.py);
 timeout: seconds before the grader stops the student's code.
 """
 import importlib

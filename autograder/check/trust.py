@@ -1,8 +1,8 @@
-"""Which code is the grader's (trusted, importable by the worker) and which is the student's.
+"""Which code is the grader's (trusted, importable by the runner) and which is the student's.
 
 Installed code: the standard library, site-packages, course_lib and autograder. Anything
 else (notebook cells, cloudpickle's "<dynamic-code>", files next to the notebook, test
-modules) counts as the student's: the worker treats it as untrusted, and check() pickles
+modules) counts as the student's: the runner treats it as untrusted, and check() pickles
 such modules by value because `python -I` could not import them.
 """
 import functools
@@ -18,7 +18,7 @@ def _package_dir(module_name):
 
 @functools.lru_cache(maxsize=None)
 def installed_roots():
-    """Directories whose code is trusted and importable by the worker: the standard
+    """Directories whose code is trusted and importable by the runner: the standard
     library, site-packages, course_lib and autograder."""
     paths = sysconfig.get_paths()
     roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}

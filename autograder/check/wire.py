@@ -55,15 +55,16 @@ def _encode(value, handle_for, depth):
         return value
     if value is NotImplemented:  # what an unanswered "result = NotImplemented" cell holds
         return {"__singleton__": "NotImplemented"}
-    if kind is np.ndarray and is_data_array(value):
-        return encode_array(value)
+    # subclasses (a namedtuple, an OrderedDict, np.matrix) travel as their base type
+    if isinstance(value, np.ndarray) and is_data_array(value):
+        return encode_array(np.asarray(value))
     if isinstance(value, np.generic) and is_data_array(np.asarray(value)):
         return {"__scalar__": value.dtype.str, "value": value.item()}
-    if kind is tuple:
+    if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, handle_for, depth + 1) for v in value]}
-    if kind is list:
+    if isinstance(value, list):
         return [_encode(v, handle_for, depth + 1) for v in value]
-    if kind is dict:
+    if isinstance(value, dict):
         if all(type(k) is str for k in value) and not any(m in value for m in _MARKERS):
             return {k: _encode(v, handle_for, depth + 1) for k, v in value.items()}
         return {"__items__": [[_encode(k, handle_for, depth + 1), _encode(v, handle_for, depth + 1)]

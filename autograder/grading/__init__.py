@@ -8,6 +8,8 @@ tamper       static scan of student cells for monkeypatching and forbidden impor
 staging      the copy of a submission that nbgrader grades (metadata from the source, scan)
 guarded_execute, hidden_tracebacks   nbgrader preprocessors: output cap, crash report, feedback
 sandbox      the bubblewrap sandbox every graded kernel (and all it starts) runs in
+judge_service  the judge of a submission being graded: its socket, and the record of verdicts
+scores       every test cell's score from that record, and its messages in the feedback
 isolated     grade one submission in a throwaway course directory
 pool         run isolated grading jobs in worker processes
 pipeline     `grade`: find, grade, merge, export

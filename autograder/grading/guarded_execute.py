@@ -14,6 +14,7 @@
 import json
 import os
 
+from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Integer, Unicode
@@ -64,6 +65,10 @@ class GuardedExecute(Execute):
             inherited = {k: v for k, v in os.environ.items() if k != HIDDEN_SEED_ENV}
             kwargs.setdefault("env", {**inherited, **self.kernel_env})
         return await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds its own coroutine here at class creation: without this line, the
+    # synchronous path nbgrader takes would never reach the override above
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess(self, nb, resources, km=None):
         self._output_budget = {}

@@ -45,14 +45,17 @@ TAMPERING = {
 
 
 # The forging cell of issue 14: no name the tamper scan forbids; it reaches the IPython shell
-# through sys.displayhook, has it run code the scan never sees, and that code makes every
-# check in the kernel print "✓" without asking anyone. Scores from the kernel's outputs would
+# through sys.displayhook, has it run code the scan never sees, and that code replaces the
+# kernel-side function that turns the judge's answer into "✓" or a raised CheckFailed: every
+# check still asks the judge, and every one prints "✓". Scores from the kernel's outputs would
 # be full marks; scores from the judge's record are what the real checks earn.
 FORGING = """import sys
 sys.displayhook.shell.run_cell('''
+import dataclasses
 from autograder.check import checker
-def forged_run(exercise_id, *objects, hidden=False, timeout=None):
-    return checker.CheckResult(exercise_id, hidden, True, "", 1)
+asked = checker.run
+def forged_run(*args, **kwargs):
+    return dataclasses.replace(asked(*args, **kwargs), passed=True)
 checker.run = forged_run
 ''')"""
 
@@ -166,7 +169,7 @@ def with_cell_first(nb, code):
 
 
 def build_samples(settings, assignment):
-    """student -> {notebook file name: notebook}: perfect, blank, tampered, forged (the blank
+    """student -> {notebook file name: notebook}: perfect, blank, tampered, forging (the blank
     release with the FORGING cell) and one bug-<grade_id> per typical bug."""
     pairs = [
         (path.name, course.read_notebook(path),
@@ -177,7 +180,7 @@ def build_samples(settings, assignment):
         "perfect": {name: perfect(release_nb, source_nb) for name, source_nb, release_nb in pairs},
         "blank": {name: release_nb for name, _, release_nb in pairs},
         "tampered": {name: tampered(release_nb) for name, _, release_nb in pairs},
-        "forged": {name: with_cell_first(release_nb, FORGING) for name, _, release_nb in pairs},
+        "forging": {name: with_cell_first(release_nb, FORGING) for name, _, release_nb in pairs},
     }
     for name, source_nb, release_nb in pairs:
         for cell in source_nb.cells:

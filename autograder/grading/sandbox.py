@@ -99,7 +99,7 @@ class SandboxLimits:
 
     memory_mb: address space of each process (RLIMIT_AS); a huge allocation raises MemoryError.
     max_processes: tasks (processes and threads) alive at once in the whole sandbox; a fork
-        bomb gets EAGAIN. A kernel uses about 10, each check worker a few.
+        bomb gets EAGAIN. A kernel uses about 10, each check's runner a few.
     cpu_seconds: CPU time of each process (RLIMIT_CPU), then SIGXCPU ends it. A course
         notebook needs well under 5 minutes.
     max_file_mb: largest file a process may write (RLIMIT_FSIZE); Python gets OSError(EFBIG).

@@ -7,7 +7,7 @@
                   docstring; a listed class loses every method body, a listed method only its
                   own). Answers of earlier assignments stay: those are past due, and later
                   notebooks build on them (notebook 04's ConvNet runs on notebook 03's layers).
-    autograder/   the student side only: check/ (check(), worker, compare, registry) and this
+    autograder/   the student side only: check/ (check(), judge, runner, compare, registry) and this
                   assignment's exercise package without its cases: verdicts.py plus the
                   visible cases as data (visible_cases.json). No hidden-case code, no seed.
     data/         the shipped data files the assignment's notebooks and verdicts read

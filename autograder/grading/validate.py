@@ -1,16 +1,17 @@
 """`validate`: every source notebook passes all its tests; every released stub fails all of them.
 
 Both runs go through the real grading path (staging, static scan, nbgrader autograde
-in an isolated course), as the pseudo-students `solution` (the source notebook
-submitted as is) and `stub` (the blank release), so what validate accepts is what
-grading will do.
+in an isolated course, scores from the judge), as the pseudo-students `solution` (the source
+notebook submitted as is) and `stub` (the blank release), so what validate accepts is what
+grading will do. A test cell that calls no `check(...)` is reported on its own: the judge
+scores a cell only by the checks its source calls, so such a cell can never earn its points.
 """
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.grading import course, pipeline
-from autograder.grading.cells import cells_by_grade_id, is_written_answer
+from autograder.grading.cells import cells_by_grade_id, checks, is_test, is_written_answer
 from autograder.grading.isolated import GradingJob
 from autograder.grading.pool import run_jobs
 from autograder.grading.release import release
@@ -51,6 +52,15 @@ def _pseudo_submissions(settings, assignment, folder):
     write_submission(folder, "stub", assignment, stub)
 
 
+def _tests_without_checks(settings, assignment):
+    """Problems naming every test cell of `assignment` whose source calls no check()."""
+    return [f"{assignment}/{path.stem} {grade_id}: calls no check(...); the judge scores a test "
+            "cell by the checks its source calls, so it can never earn its points"
+            for path in course.source_notebooks(settings, assignment)
+            for grade_id, cell in cells_by_grade_id(course.read_notebook(path), is_test).items()
+            if not checks(cell)]
+
+
 def _manually_graded(settings, assignment):
     """Grade ids of written-answer cells (grade + solution): graded by hand, not by tests."""
     ids = set()
@@ -72,6 +82,7 @@ def validate(settings, assignments=None, jobs=None):
         pipeline.snapshot_gradebook(settings, template)
         jobs_list = []
         for assignment in assignments:
+            problems.extend(_tests_without_checks(settings, assignment))
             _pseudo_submissions(settings, assignment, scratch / "submitted")
             edition = grading_edition(settings, assignment, scratch / "editions" / assignment)
             for run in EXPECTATIONS:

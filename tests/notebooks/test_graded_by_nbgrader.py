@@ -71,11 +71,11 @@ def test_released_stub_earns_no_point(graded):
         dict.fromkeys(_autograded_points(source_nb), 0.0)
 
 
-def test_forged_submission_earns_nothing(graded):
+def test_forging_submission_earns_nothing(graded):
     # the blank release plus the forging cell (samples.FORGING): its kernel prints "✓" for every
     # check (full marks if scores came from the kernel's outputs, test_forging.py shows it)
     _, source_nb, scores, _, _ = graded
-    assert sum(scores["forged"][gid] or 0.0 for gid in _autograded_points(source_nb)) == 0.0
+    assert sum(scores["forging"][gid] or 0.0 for gid in _autograded_points(source_nb)) == 0.0
 
 
 def test_tampered_submission_earns_nothing(graded):

@@ -37,14 +37,19 @@ def through_the_shell(code):
 # ---------------------------------------------------------------------------- in the kernel
 
 KERNEL_FORGERIES = {
-    # the cell: the kernel-side function that turns the judge's answer into ✓ / raise
+    # the cell: the kernel-side function that turns the judge's answer into ✓ / raise.
+    # Each forgery still asks the judge (a kernel that never asks gets 0 for that reason alone)
     "replaced_run": samples.FORGING,
     "rebound_check": through_the_shell(
         "import sys\n"
         "import autograder\n"
+        "asked = autograder.check\n"
         "def check(exercise_id, *objects, hidden=False, timeout=None):\n"
-        "    label = f'{exercise_id} (hidden tests)' if hidden else exercise_id\n"
-        "    print(f'✓ {label}: 1 case passed')\n"
+        "    try:\n"
+        "        asked(exercise_id, *objects, hidden=hidden)\n"
+        "    except AssertionError:\n"
+        "        label = f'{exercise_id} (hidden tests)' if hidden else exercise_id\n"
+        "        print(f'✓ {label}: 1 case passed')\n"
         "sys.modules['autograder'].check = check  # what every test cell's import finds\n"
         "get_ipython().user_ns['check'] = check\n"),
     "custom_exception_handler": through_the_shell(

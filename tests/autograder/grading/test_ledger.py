@@ -28,7 +28,7 @@ def _clean_run_scores(settings):
     """What a clean run gives each sample student (asserted against real runs in test_pipeline)."""
     source = samples.course.read_notebook(samples.course.source_notebooks(settings, ASSIGNMENT)[0])
     scores = {"perfect": expected_scores(), "blank": expected_scores(lost=POINTS),
-              "tampered": expected_scores(lost=POINTS), "forged": expected_scores(lost=POINTS)}
+              "tampered": expected_scores(lost=POINTS), "forging": expected_scores(lost=POINTS)}
     for solution_id, tests in samples.exercise_tests(source).items():
         scores[f"bug-{solution_id}"] = expected_scores(lost=tests)
     return scores
