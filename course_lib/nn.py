@@ -226,8 +226,8 @@ class Conv(Layer):
     decayed = ("W",)
     prefix = "conv"
     # Names, not functions: `_forward`/`_backward` look the function up on course_lib.layers at
-    # every call. The check worker forbids an exercise's reference functions by replacing them
-    # on the loaded course_lib modules (autograder/check/worker.py, ForbiddenFunctions); a
+    # every call. The check's runner forbids an exercise's reference functions by replacing them
+    # on the loaded course_lib modules (autograder/check/runner.py, ForbiddenFunctions); a
     # function captured here at import time would slip past that, so a student's model could
     # run the very reference it is asked to write. tests/course_lib/test_nn.py guards this.
     _impls = {

@@ -3,7 +3,7 @@
 The course's matrices are small. On a 2-core machine several OpenBLAS threads competing
 with each other (and with parallel graders or test workers) make small products many times
 slower, and one thread also gives the same sums on every run. Every place that starts
-numpy work (notebooks, check workers, grading kernels, scripts, the test suite) uses this
+numpy work (notebooks, check judges and runners, grading kernels, scripts, the test suite) uses this
 module, so the choice is made here once.
 """
 import os

@@ -13,9 +13,10 @@ made in the runner by verdict helpers marked `@in_runner`: called in the judge w
 runner is active, such a helper runs there and returns a proxy. Nothing from the judge
 process ever reaches the runner but plain data and handles.
 
-Limits: every request shares the check's deadline; an answer longer than `max_bytes` or
-malformed, a runner that exits or writes garbage, ends the check with `RunnerFailed`
-(a BaseException, so a verdict's `except Exception` cannot swallow it).
+Limits: every request shares the check's deadline; a check makes at most MAX_REQUESTS; an
+answer longer than `max_bytes` or malformed, a runner that exits or writes garbage, ends the
+check with `RunnerFailed` (a BaseException, so a verdict's `except Exception` cannot swallow
+it). Bytes before an answer's marker are skipped (wire.MarkedFrameReader).
 """
 import base64
 import builtins
@@ -31,6 +32,7 @@ import numpy as np
 from autograder.check import wire
 
 STDERR_TAIL_BYTES = 1500
+MAX_REQUESTS = 100_000  # per check; the course's verdicts make at most a few thousand
 _ACTIVE = threading.local()
 
 
@@ -110,6 +112,8 @@ class RunnerProcess:
     def request(self, op, **fields):
         """Send one request; return the decoded answer (proxies for handles)."""
         self._next_id += 1
+        if self._next_id > MAX_REQUESTS:
+            raise self._failure(f"the check asked your code more than {MAX_REQUESTS} questions")
         body = wire.encode({"op": op, "id": self._next_id, **fields}, self._handle_of)
         try:
             wire.write_frame(self.process.stdin.fileno(), body.encode("utf-8"))

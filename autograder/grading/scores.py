@@ -19,6 +19,7 @@ NEVER_ASKED = ("your notebook never asked the judge for this check while this ce
                "did not run, stopped before it, or was changed), so the cell scores 0.")
 
 
+NOT_REACHED = "not run: a check above it in this cell failed first."
 KERNEL_OUTPUTS_FOLLOW = "\nWhat this cell printed when your notebook ran it (the score above does not depend on it):\n"
 
 
@@ -27,7 +28,7 @@ def judged_cell(checks, verdicts, kernel_outputs=()):
     judge's `verdicts` recorded while it ran. outputs (what the feedback shows) are the judge's
     messages; when a check was never asked for, the kernel's own outputs follow, since they
     usually say why (a NameError, an interrupted cell)."""
-    lines, passed, never_asked = [], bool(checks), False
+    lines, passed, never_asked, stopped = [], bool(checks), False, False
     for exercise_id, hidden in checks:
         label = f"{exercise_id} (hidden tests)" if hidden else exercise_id
         mine = [v for v in verdicts if (v.exercise_id, v.hidden) == (exercise_id, hidden)]
@@ -35,9 +36,14 @@ def judged_cell(checks, verdicts, kernel_outputs=()):
         if mine and failed is None:
             plural = "" if mine[0].cases == 1 else "s"
             lines.append(f"✓ {label}: {mine[0].cases} case{plural} passed")
+        elif failed is not None:
+            passed, stopped = False, True
+            lines.append(f"✗ {label}: {failed.message}")
+        elif stopped:  # a failed check raises, so the cell's later checks never run
+            lines.append(f"✗ {label}: {NOT_REACHED}")
         else:
-            passed, never_asked = False, never_asked or not mine
-            lines.append(f"✗ {label}: {failed.message if failed else NEVER_ASKED}")
+            passed, never_asked = False, True
+            lines.append(f"✗ {label}: {NEVER_ASKED}")
     if passed:
         return True, [new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
     first_failure = next(line for line in lines if line.startswith("✗")) if checks else "no checks"
