@@ -354,6 +354,15 @@ class running_with:
         _ACTIVE.runner = self.previous
 
 
+class Trace:
+    """What an @in_runner helper's instruments record while the student's code runs: `calls`,
+    in call order. It lives in the runner; the verdict reads `trace.calls` (plain data) once
+    the student's code has returned."""
+
+    def __init__(self):
+        self.calls = []
+
+
 def in_runner(helper):
     """Mark a verdict helper that makes or instruments objects the student's code receives
     (a test function, a model, a graph): during a judged check it runs in the runner, on

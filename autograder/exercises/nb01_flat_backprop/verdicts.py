@@ -11,7 +11,7 @@ import numpy as np
 
 from autograder.check import compare
 from autograder.check.registry import verdict
-from autograder.check.remote import in_runner
+from autograder.check.remote import Trace, in_runner
 from course_lib.autograd import sigmoid
 from course_lib.gates import AddGate, Gate, Graph
 
@@ -587,17 +587,11 @@ def topological_order(case_data, student_topological_order):
     return number
 
 
-class _Trace:
-    """(node index, node.grad) at each call of a traced node's _backward, in call order."""
-
-    def __init__(self):
-        self.calls = []
-
-
 @in_runner
 def _traced(nodes):
-    """Wrap every node's _backward to record its calls; returns the _Trace that records them."""
-    trace = _Trace()
+    """Wrap every node's _backward to record (node index, node.grad) at each call; returns the
+    Trace that records them."""
+    trace = Trace()
     for index, node in enumerate(nodes):
         def run(index=index, node=node, inner=node._backward):
             trace.calls.append((index, node.grad))

@@ -21,7 +21,7 @@ import numpy as np
 
 from autograder.check import compare
 from autograder.check.registry import verdict
-from autograder.check.remote import RemoteError, in_runner
+from autograder.check.remote import RemoteError, Trace, in_runner
 from autograder.check.runner import student_frame
 from course_lib import datasets, nn, transfer
 
@@ -95,14 +95,6 @@ def _layer_states(model):
 def _layers(model):
     """The layers of model (the student's) as _Layer records, in one request to the runner."""
     return [_Layer(*state) for state in _layer_states(model)]
-
-
-class _Trace:
-    """The calls an instrumented model records while the student's code runs (`calls`, in
-    call order); made in the runner, read by the verdict once the student's code returned."""
-
-    def __init__(self):
-        self.calls = []
 
 
 def _matches(got, candidate, rtol=1e-6, atol=1e-9):
@@ -228,8 +220,8 @@ def _upto_error(model, upto, trace):
 @in_runner
 def _record_forward_calls(model, X):
     """Make each layer.forward of model record (layer name, whether it got the images X
-    itself), the flag None once the call has returned; runs in the runner. Returns the _Trace."""
-    trace = _Trace()
+    itself), the flag None once the call has returned; runs in the runner. Returns the Trace."""
+    trace = Trace()
     calls = trace.calls
     for layer in model.layers:
         original = layer.forward
@@ -448,8 +440,8 @@ def softmax_classifier(case_data, student_train):
 @in_runner
 def _record_backward_calls(model, below):
     """Make layer.backward of the layers at positions before `below` record the layer's name
-    at each call; runs in the runner. Returns the _Trace."""
-    trace = _Trace()
+    at each call; runs in the runner. Returns the Trace."""
+    trace = Trace()
     for layer in model.layers[:below]:
         original = layer.backward
 
