@@ -73,8 +73,10 @@ def ensure_released(settings, assignments):
         release(settings, stale)
 
 
-# what the checks and the student edition are made of: a change here can change any verdict
+# what the checks, the judge's scoring and the student edition are made of: a change here can
+# change any verdict or score
 _CHECK_CODE = [*(Path(autograder.__file__).parent / part for part in ("check", "exercises")),
+               *(Path(autograder.__file__).parent / "grading" / name for name in ("judge_service.py", "scores.py")),
                Path(course_lib.__file__).parent]
 # CourseSettings fields that do not change a grade
 _NOT_GRADING = {"root", "config_file", "course_id", "source_directory"}
@@ -85,7 +87,7 @@ def grading_fingerprint(settings, assignment):
     digest = hashlib.sha256()
     files = [*course.source_notebooks(settings, assignment),
              *sorted(settings.release_dir(assignment).glob("*.ipynb")),
-             *(sorted(p for folder in _CHECK_CODE for p in folder.rglob("*.py"))),
+             *(sorted(p for part in _CHECK_CODE for p in ([part] if part.is_file() else part.rglob("*.py")))),
              *([settings.config_file] if settings.config_file else [])]
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
