@@ -108,8 +108,8 @@ def decide(exercise_id, hidden, cases, payload, launch, timeout=None, watch=None
                                   timeout_message(limit), launch.max_answer_bytes, watch)
     try:
         try:
-            proxies = runner.value("load", forbid=list(spec.forbid), objects=remote.objects_field(payload),
-                                   marker=remote.objects_field(runner.marker))
+            proxies = runner.value("load", forbid=list(spec.forbid), objects=remote.as_text(payload),
+                                   marker=remote.as_text(runner.marker))
         except (ForbiddenCall, remote.RunnerFailed) as error:
             return {"passed": False, "message": str(error), "cases": 0, "where": None}
         except Exception as error:

@@ -379,6 +379,6 @@ def in_runner(helper):
     return wrapper
 
 
-def objects_field(payload):
-    """The `objects` field of a load request: the kernel's cloudpickle bytes, as base64."""
-    return base64.b64encode(payload).decode("ascii")
+def as_text(raw):
+    """Bytes (the kernel's pickled objects, the answers' marker) as base64 text for a request."""
+    return base64.b64encode(raw).decode("ascii")
