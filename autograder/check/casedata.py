@@ -14,19 +14,16 @@ can never run code (unlike pickle).
 Where check() finds case data:
 - visible cases: `visible_cases.json` in the exercise's package (written by
   `python -m autograder release` into the student edition);
-- hidden cases: the file named by $AUTOGRADER_HIDDEN_CASES (the grader writes it, per
-  assignment, outside the submission's reach and hands it to the graded kernel);
-- in the instructor's repository neither file exists, and the cases are computed on the
-  spot by `autograder.exercises.casebook` (the same function the release and the grader call).
+- hidden cases: never on the student's side. While grading, the grader's judge holds them
+  (autograder.grading.judge_service reads the file the grader wrote with the secret seed);
+- in the instructor's repository, both are computed on the spot by
+  `autograder.exercises.casebook` (the same function the release and the grader call).
 """
 import base64
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 
-HIDDEN_CASES_ENV = "AUTOGRADER_HIDDEN_CASES"
 VISIBLE_CASES_FILE = "visible_cases.json"
 _ARRAY_KINDS = "biuf"  # bool, signed, unsigned, float
 
@@ -110,7 +107,7 @@ def loads(text):
 
 def case_data(exercise_id, hidden):
     """The cases of `exercise_id` (visible or hidden) as plain data; raises CasesUnavailable."""
-    source = _hidden_file() if hidden else _visible_file(exercise_id)
+    source = None if hidden else _visible_file(exercise_id)
     if source is not None:
         all_cases = loads(source.read_text(encoding="utf-8"))
         if exercise_id not in all_cases:
@@ -127,11 +124,6 @@ def case_data(exercise_id, hidden):
                                f"copy of the course (no {VISIBLE_CASES_FILE}); download the "
                                "assignment again.")
     return casebook.compute(exercise_id, hidden)
-
-
-def _hidden_file():
-    path = os.environ.get(HIDDEN_CASES_ENV)
-    return Path(path) if path else None
 
 
 def _visible_file(exercise_id):

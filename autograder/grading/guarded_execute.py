@@ -61,7 +61,7 @@ class GuardedExecute(Execute):
     async def async_start_new_kernel(self, **kwargs):
         # the sandboxed kernel's environment is the sandbox's own (SandboxedKernelManager.sandbox_env)
         if self.kernel_env and not self.sandboxed:
-            # the hidden seed stays with the grader: the kernel gets hidden cases as data
+            # the hidden seed stays with the grader: only its judge holds the hidden cases
             inherited = {k: v for k, v in os.environ.items() if k != HIDDEN_SEED_ENV}
             kwargs.setdefault("env", {**inherited, **self.kernel_env})
         return await super().async_start_new_kernel(**kwargs)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from autograder.check import casedata
-from autograder.check.checker import run
+from autograder.grading.judge_service import load_cases
 from autograder.exercises import casebook
 
 
@@ -46,11 +46,23 @@ def test_computed_cases_are_what_a_case_file_would_hold():
         assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
 
 
-def test_hidden_cases_come_from_the_graders_file_when_it_is_set(tmp_path, monkeypatch):
+def test_the_judge_reads_visible_cases_from_the_edition_and_hidden_ones_from_the_graders_file(tmp_path):
+    package = tmp_path / "edition" / "autograder" / "exercises" / "selftest"
+    package.mkdir(parents=True)
+    (package / casedata.VISIBLE_CASES_FILE).write_text(casebook.case_file_text(["selftest.square_derivative"], hidden=False))
     hidden = {"selftest.square_derivative": [{"x": np.array([5.0]), "dfdx": np.array([10.0])}]}
-    path = tmp_path / "hidden_cases.json"
-    path.write_text(casedata.dumps(hidden))
-    monkeypatch.setenv(casedata.HIDDEN_CASES_ENV, str(path))
-    assert run("selftest.square_derivative", lambda x: 2 * x, hidden=True).cases == 1
-    result = run("selftest.relu_forward", lambda x: (np.maximum(x, 0), None), hidden=True)
-    assert not result.passed and "holds no cases for 'selftest.relu_forward'" in result.message
+    (tmp_path / "hidden_cases.json").write_text(casedata.dumps(hidden))
+    cases = load_cases(tmp_path / "edition", tmp_path / "hidden_cases.json")
+    assert set(cases) == {("selftest.square_derivative", False), ("selftest.square_derivative", True)}
+    assert np.array_equal(cases[("selftest.square_derivative", True)][0]["dfdx"], [10.0])
+
+
+def test_a_student_copy_has_no_hidden_cases(monkeypatch):
+    import sys
+
+    import autograder.exercises
+    # what a student edition lacks: the casebook (and with it every way to hidden cases)
+    monkeypatch.delattr(autograder.exercises, "casebook")
+    monkeypatch.setitem(sys.modules, "autograder.exercises.casebook", None)
+    with pytest.raises(casedata.CasesUnavailable, match="hidden tests run only while your instructor grades"):
+        casedata.case_data("selftest.square_derivative", hidden=True)
