@@ -52,10 +52,9 @@ import cloudpickle
 
 from autograder.check import casedata, wire
 from autograder.check.casedata import CasesUnavailable, case_data
-from autograder.check.judge import JUDGE_BOOTSTRAP, SUPPORT_ROOT
+from autograder.check.judge import JUDGE_BOOTSTRAP, SUPPORT_ROOT, process_environment
 from autograder.check.registry import lookup
 from autograder.check.trust import is_installed_file
-from course_lib.threads import single_thread_environment
 
 # the grader's judge socket while an instructor grades (autograder.grading.judge_service), and
 # the marker its request frames start with (bytes written into the socket otherwise are skipped)
@@ -176,17 +175,13 @@ def _ask_grader(socket_path, exercise_id, hidden, payload):
     return json.loads(answer.decode("utf-8"))
 
 
-def _judge_environment():
-    return {**single_thread_environment(), "MPLBACKEND": "Agg"}
-
-
 def _ask_local_judge(exercise_id, hidden, cases, payload, limit):
     """In the student's Jupyter: a fresh judge process, which starts the runner itself."""
     header = casedata.dumps({"exercise_id": exercise_id, "hidden": hidden, "cases": cases,
                              "timeout": limit}).encode("utf-8")
     judge = subprocess.Popen([sys.executable, "-I", "-c", JUDGE_BOOTSTRAP, SUPPORT_ROOT],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             env=_judge_environment(), start_new_session=True)
+                             env=process_environment(), start_new_session=True)
     try:
         wire.write_frame(judge.stdin.fileno(), header)
         wire.write_frame(judge.stdin.fileno(), payload)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from autograder.check import casedata, compare, remote, wire
 from autograder.check.registry import lookup
 from autograder.check.runner import ForbiddenCall, ForbiddenFunctions
+from course_lib.threads import single_thread_environment
 
 RUNNER_BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
                     "from autograder.check.runner import main; main()")
@@ -42,7 +43,12 @@ class RunnerLaunch:
     command: tuple
     env: dict | None = None
     cwd: str | None = None
-    max_answer_bytes: int = wire.DEFAULT_MAX_BYTES
+
+
+def process_environment():
+    """The environment of a judge or runner started outside a sandbox: one BLAS thread (same
+    sums, same verdict), matplotlib without a display."""
+    return {**single_thread_environment(), "MPLBACKEND": "Agg"}
 
 
 def local_launch(support_root=SUPPORT_ROOT):
@@ -105,7 +111,7 @@ def decide(exercise_id, hidden, cases, payload, launch, timeout=None, watch=None
                            f"set up ({type(error).__name__}: {error}); tell your instructor."}
     limit = spec.timeout if timeout is None else float(timeout)
     runner = remote.RunnerProcess(launch.command, launch.env, launch.cwd, time.monotonic() + limit,
-                                  timeout_message(limit), launch.max_answer_bytes, watch)
+                                  timeout_message(limit), watch=watch)
     try:
         try:
             proxies = runner.value("load", forbid=list(spec.forbid), objects=remote.as_text(payload),

@@ -138,30 +138,36 @@ def write_frame(fd, payload, marker=b""):
         view = view[written:]
 
 
-def read_frame(fd, max_bytes=DEFAULT_MAX_BYTES, deadline=None, watch=None):
+def read_frame(fd, max_bytes=DEFAULT_MAX_BYTES, deadline=None):
     """One frame's bytes from fd; WireError when it is too long or cut short, WireTimeout
-    when `deadline` (time.monotonic()) passes first, WireAbandoned when the descriptor
-    `watch` (a client that sends nothing more) becomes readable first. EOF before a frame: None."""
-    header = _read_exactly(fd, _LENGTH.size, deadline, allow_eof=True, watch=watch)
+    when `deadline` (time.monotonic()) passes first. EOF before a frame: None."""
+    header = _read_exactly(fd, _LENGTH.size, deadline, allow_eof=True)
     if header is None:
         return None
     (length,) = _LENGTH.unpack(header)
     if length > max_bytes:
         raise WireError(f"a frame of {length} bytes (the limit is {max_bytes})")
-    return _read_exactly(fd, length, deadline, allow_eof=False, watch=watch)
+    return _read_exactly(fd, length, deadline, allow_eof=False)
 
 
-def _read_exactly(fd, size, deadline, allow_eof, watch=None):
+def _wait_readable(fd, deadline, watch=None):
+    """Return once fd has bytes (or EOF); WireTimeout when `deadline` (time.monotonic(), None:
+    never) passes first, WireAbandoned when the descriptor `watch` becomes readable first."""
+    if deadline is None and watch is None:
+        return
+    remaining = None if deadline is None else deadline - time.monotonic()
+    ready = [] if remaining is not None and remaining <= 0 else select.select(
+        [fd] + ([watch] if watch is not None else []), [], [], remaining)[0]
+    if watch is not None and watch in ready:
+        raise WireAbandoned("the caller stopped waiting")
+    if not ready:
+        raise WireTimeout("no answer before the deadline")
+
+
+def _read_exactly(fd, size, deadline, allow_eof):
     chunks, received = [], 0
     while received < size:
-        if deadline is not None or watch is not None:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            ready = [] if remaining is not None and remaining <= 0 else select.select(
-                [fd] + ([watch] if watch is not None else []), [], [], remaining)[0]
-            if watch is not None and watch in ready:
-                raise WireAbandoned("the caller stopped waiting")
-            if not ready:
-                raise WireTimeout("no answer before the deadline")
+        _wait_readable(fd, deadline)
         chunk = os.read(fd, min(size - received, 1 << 20))
         if not chunk:
             if allow_eof and received == 0:
@@ -212,13 +218,7 @@ class MarkedFrameReader:
 
     def _fill(self, deadline, watch):
         """Read what is there into the buffer; False at EOF."""
-        remaining = None if deadline is None else deadline - time.monotonic()
-        ready = [] if remaining is not None and remaining <= 0 else select.select(
-            [self.fd] + ([watch] if watch is not None else []), [], [], remaining)[0]
-        if watch is not None and watch in ready:
-            raise WireAbandoned("the caller stopped waiting")
-        if not ready:
-            raise WireTimeout("no answer before the deadline")
+        _wait_readable(self.fd, deadline, watch)
         chunk = os.read(self.fd, 1 << 20)
         self.buffer += chunk
         return bool(chunk)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.check import casedata, wire
-from autograder.check.judge import RUNNER_BOOTSTRAP, RunnerLaunch, decide
+from autograder.check.judge import RUNNER_BOOTSTRAP, RunnerLaunch, decide, process_environment
 from autograder.grading.sandbox import ProcessLimit, SandboxSpec, sandbox_command
 
 SOCKET_NAME = "judge.sock"
@@ -175,7 +175,7 @@ class JudgeService:
         exist exactly as long as the check."""
         argv = [sys.executable, "-I", "-c", RUNNER_BOOTSTRAP, str(self.edition)]
         if self.sandbox_limits is None:
-            yield RunnerLaunch(tuple(argv), env=_plain_environment(), cwd=str(self.kernel_dir))
+            yield RunnerLaunch(tuple(argv), env=process_environment(), cwd=str(self.kernel_dir))
             return
         scratch = self.scratch / f"runner-{next(self._serial)}"
         scratch.mkdir(parents=True)
@@ -198,7 +198,3 @@ def _hung_up(connection):
         return True
 
 
-def _plain_environment():
-    from course_lib.threads import single_thread_environment
-
-    return {**single_thread_environment(), "MPLBACKEND": "Agg"}
